@@ -1,0 +1,97 @@
+#include "common/config/service_config.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/storage/redis_url.h"
+
+ABSL_FLAG(int, grpc_port, -1,
+          "gRPC port (ingest 50051, journey 50052, persona 50053, recommend 50054; 0 = pick a free one)");
+ABSL_FLAG(int, metrics_port, -1, "Prometheus metrics port (9091..9094 by service; 0 = pick a free one)");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[user:password@]host:port[/db]");
+ABSL_FLAG(std::string, config_dir, JOURNEY_DEFAULT_CONFIG_DIR,
+          "Directory with journey, segment and offer definitions");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+ABSL_FLAG(int, partitions, 16, "Number of event stream partitions (the same for every service)");
+ABSL_FLAG(std::string, workspace, "default", "Workspace id used when a call carries none");
+ABSL_FLAG(int, startup_deadline_s, 15, "Seconds to wait for Redis at start before exiting with code 2");
+ABSL_FLAG(int, drain_deadline_s, 10, "Seconds SIGTERM allows in-flight calls and batches to finish");
+ABSL_FLAG(std::string, replica_id, "", "Stable name of this replica (default: hostname-pid)");
+
+namespace journey::config {
+
+std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv, const std::string& usage) {
+  absl::SetProgramUsageMessage(usage);
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string env_name = absl::StrCat("JOURNEY_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(env_name.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "configuration error: %s=%s: %s\n", env_name.c_str(), value, error.c_str());
+      std::exit(1);
+    }
+  }
+  // absl exits with code 1 on an unknown flag or a bad value, naming it.
+  return absl::ParseCommandLine(argc, argv);
+}
+
+absl::Status ValidateServiceConfig(const ServiceConfig& c) {
+  if (c.grpc_port < 0 || c.grpc_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--grpc_port: ", c.grpc_port, " is not a port"));
+  }
+  if (c.metrics_port < 0 || c.metrics_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--metrics_port: ", c.metrics_port, " is not a port"));
+  }
+  if (auto url = storage::ParseRedisUrl(c.redis_url); !url.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", url.status().message()));
+  }
+  if (c.partitions < 1 || c.partitions > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("--partitions: ", c.partitions, " must be in 1..1024"));
+  }
+  if (c.workspace.empty()) return absl::InvalidArgumentError("--workspace: must not be empty");
+  return absl::OkStatus();
+}
+
+ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& defaults) {
+  ParseFlagsWithEnvironment(argc, argv, absl::StrCat("journey ", defaults.name, " service"));
+  ServiceConfig c;
+  c.name = defaults.name;
+  c.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  if (c.grpc_port == -1) c.grpc_port = defaults.grpc_port;
+  c.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  if (c.metrics_port == -1) c.metrics_port = defaults.metrics_port;
+  c.redis_url = absl::GetFlag(FLAGS_redis_url);
+  c.config_dir = absl::GetFlag(FLAGS_config_dir);
+  c.partitions = absl::GetFlag(FLAGS_partitions);
+  c.workspace = absl::GetFlag(FLAGS_workspace);
+  c.startup_deadline = absl::Seconds(absl::GetFlag(FLAGS_startup_deadline_s));
+  c.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_deadline_s));
+  c.replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (c.replica_id.empty()) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    c.replica_id = absl::StrCat(host, "-", getpid());
+  }
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
+    std::fprintf(stderr, "configuration error: --log_level: '%s' is not debug, info, warn or error\n",
+                 absl::GetFlag(FLAGS_log_level).c_str());
+    std::exit(1);
+  }
+  if (auto status = ValidateServiceConfig(c); !status.ok()) {
+    std::fprintf(stderr, "configuration error: %s\n", std::string(status.message()).c_str());
+    std::exit(1);
+  }
+  log::Init(c.name, c.log_level);
+  return c;
+}
+
+}  // namespace journey::config

@@ -1,0 +1,46 @@
+// The runtime conventions every binary shares (DESIGN.md): common flags, each also settable
+// through JOURNEY_<FLAG> (the command line wins), parsed once in main() into a plain struct.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/log/log.h"
+
+namespace journey::config {
+
+// Per-binary defaults for the shared flags.
+struct ServiceDefaults {
+  std::string name;  // "ingest", "journey", "persona", "recommend"
+  int grpc_port = 0;
+  int metrics_port = 0;
+};
+
+struct ServiceConfig {
+  std::string name;
+  int grpc_port = 0;  // 0 = pick a free port and log it
+  int metrics_port = 0;
+  std::string redis_url;
+  std::string config_dir;
+  log::Level log_level = log::Level::kInfo;
+  int partitions = 16;  // stream partitions; every service of a deployment must agree
+  std::string workspace = "default";
+  absl::Duration startup_deadline = absl::Seconds(15);
+  absl::Duration drain_deadline = absl::Seconds(10);
+  std::string replica_id;  // stable consumer name; defaults to hostname-pid
+};
+
+// Applies JOURNEY_<FLAG> environment variables to every registered absl flag, then parses
+// the command line. Returns positional arguments. Exits with code 1 on a bad flag value.
+std::vector<char*> ParseFlagsWithEnvironment(int argc, char** argv, const std::string& usage);
+
+// Parses flags (see above) with the binary's defaults and validates the shared ones.
+// Exits with code 1 and a message naming the flag on a configuration error.
+ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& defaults);
+
+// Validates a ServiceConfig; the error names the bad flag.
+absl::Status ValidateServiceConfig(const ServiceConfig& config);
+
+}  // namespace journey::config

@@ -1,0 +1,153 @@
+#include "common/server/service_runtime.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+#include "common/storage/hiredis_client.h"
+#include "prometheus/exposer.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace journey::server {
+namespace {
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const config::ServiceConfig& config) {
+  sigset_t set = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime(config));
+  auto redis = storage::HiredisClient::FromUrl(config.redis_url, 16);
+  if (!redis.ok()) return redis.status();
+  runtime->redis_ = std::move(*redis);
+  return runtime;
+}
+
+ServiceRuntime::ServiceRuntime(const config::ServiceConfig& config)
+    : config_(config), registry_(std::make_shared<prometheus::Registry>()) {}
+
+ServiceRuntime::~ServiceRuntime() = default;
+
+absl::Status ServiceRuntime::WaitForRedis() {
+  const absl::Time deadline = absl::Now() + config_.startup_deadline;
+  absl::Status last;
+  while (true) {
+    last = redis_->Ping();
+    if (last.ok()) return last;
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  return absl::UnavailableError(absl::StrCat("redis at ", config_.redis_url, " unreachable after ",
+                                             absl::FormatDuration(config_.startup_deadline), ": ", last.message()));
+}
+
+void ServiceRuntime::AddService(grpc::Service* service, std::string health_name) {
+  services_.emplace_back(service, std::move(health_name));
+}
+
+void ServiceRuntime::AddWorker(BackgroundWorker* worker) { workers_.push_back(worker); }
+
+void ServiceRuntime::AddPort(std::string name, int port) { extra_ports_.emplace_back(std::move(name), port); }
+
+int ServiceRuntime::Run() {
+  // Metrics first, so a start-up problem is visible there too.
+  std::unique_ptr<prometheus::Exposer> exposer;
+  int metrics_port = config_.metrics_port;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(absl::StrCat("0.0.0.0:", config_.metrics_port));
+    exposer->RegisterCollectable(registry_);
+    auto ports = exposer->GetListeningPorts();
+    if (!ports.empty()) metrics_port = ports.front();
+  } catch (const std::exception& e) {
+    log::Error("cannot listen for metrics", {{"flag", "--metrics_port"}, {"error", e.what()}});
+    return kExitConfig;
+  }
+  auto& serving_gauge = prometheus::BuildGauge()
+                            .Name("journey_serving")
+                            .Help("1 while the service reports SERVING")
+                            .Register(*registry_)
+                            .Add({{"service", config_.name}});
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), grpc::InsecureServerCredentials(),
+                           &grpc_port);
+  builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+  for (auto& [service, name] : services_) builder.RegisterService(service);
+  if (builder_hook_) builder_hook_(builder);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    log::Error("cannot listen for gRPC", {{"flag", "--grpc_port"}, {"port", std::to_string(config_.grpc_port)}});
+    return kExitConfig;
+  }
+
+  for (BackgroundWorker* w : workers_) w->Start();
+
+  // Health follows Redis: NOT_SERVING while it is unreachable, SERVING when it is back.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  std::atomic<bool> stopping{false};
+  std::mutex health_mu;
+  std::condition_variable health_cv;
+  auto set_serving = [&](bool serving) {
+    health->SetServingStatus(serving);
+    for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+    serving_gauge.Set(serving ? 1 : 0);
+  };
+  set_serving(redis_->Ping().ok());
+  std::thread health_thread([&] {
+    bool was_serving = true;
+    while (!stopping) {
+      bool serving = redis_->Ping().ok();
+      if (serving != was_serving && !stopping) {
+        set_serving(serving);
+        log::Warn(serving ? "redis reachable again: SERVING" : "redis unreachable: NOT_SERVING");
+        was_serving = serving;
+      }
+      std::unique_lock<std::mutex> lock(health_mu);
+      health_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping.load(); });
+    }
+  });
+
+  std::string ports = absl::StrCat("grpc=", grpc_port, " metrics=", metrics_port);
+  for (const auto& [name, port] : extra_ports_) absl::StrAppend(&ports, " ", name, "=", port);
+  log::Info(absl::StrCat(config_.name, " listening ", ports),
+            {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
+             {"redis", config_.redis_url}});
+
+  sigset_t set = StopSignals();
+  int sig = 0;
+  sigwait(&set, &sig);
+  log::Info("draining", {{"signal", std::to_string(sig)},
+                         {"deadline_s", std::to_string(absl::ToInt64Seconds(config_.drain_deadline))}});
+
+  stopping = true;
+  health->Shutdown();  // every watcher sees NOT_SERVING from here on
+  health_cv.notify_all();
+  health_thread.join();
+  server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(config_.drain_deadline));
+  for (auto it = workers_.rbegin(); it != workers_.rend(); ++it) (*it)->Stop();
+  server->Wait();
+  log::Info("stopped cleanly");
+  return kExitClean;
+}
+
+}  // namespace journey::server

@@ -1,0 +1,205 @@
+#include "common/storage/hiredis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/log.h"
+
+namespace journey::storage {
+namespace {
+
+timeval AsTimeval(absl::Duration d) { return absl::ToTimeval(d); }
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HiredisClient>> HiredisClient::Create(const HiredisOptions& options) {
+  if (options.pool_size < 1) return absl::InvalidArgumentError("redis pool_size must be at least 1");
+  return std::unique_ptr<HiredisClient>(new HiredisClient(options));
+}
+
+absl::StatusOr<std::unique_ptr<HiredisClient>> HiredisClient::FromUrl(const std::string& url, int pool_size) {
+  auto endpoint = ParseRedisUrl(url);
+  if (!endpoint.ok()) return endpoint.status();
+  HiredisOptions options;
+  options.endpoint = *endpoint;
+  options.pool_size = pool_size;
+  return Create(options);
+}
+
+HiredisClient::HiredisClient(const HiredisOptions& options) : options_(options) {
+  for (int i = 0; i < options.pool_size; ++i) {
+    slots_.push_back(std::make_unique<Slot>());
+    free_.push_back(slots_.back().get());
+  }
+}
+
+HiredisClient::~HiredisClient() {
+  for (auto& slot : slots_) Drop(slot.get());
+}
+
+HiredisClient::Slot* HiredisClient::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  available_.wait(lock, [this] { return !free_.empty(); });
+  Slot* slot = free_.back();
+  free_.pop_back();
+  return slot;
+}
+
+void HiredisClient::Release(Slot* slot) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(slot);
+  }
+  available_.notify_one();
+}
+
+void HiredisClient::Drop(Slot* slot) {
+  if (slot->ctx != nullptr) {
+    redisFree(slot->ctx);
+    slot->ctx = nullptr;
+  }
+}
+
+void HiredisClient::NoteFailure() {
+  std::lock_guard<std::mutex> lock(mu_);
+  backoff_ = backoff_ == absl::ZeroDuration() ? options_.min_backoff : std::min(backoff_ * 2, options_.max_backoff);
+  next_connect_ = absl::Now() + backoff_;
+}
+
+void HiredisClient::NoteSuccess() {
+  std::lock_guard<std::mutex> lock(mu_);
+  backoff_ = absl::ZeroDuration();
+  next_connect_ = absl::InfinitePast();
+}
+
+absl::Status HiredisClient::Connect(Slot* slot) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (absl::Now() < next_connect_) {
+      return absl::UnavailableError(absl::StrCat("redis ", options_.endpoint.host, ":", options_.endpoint.port,
+                                                 " unreachable (backing off)"));
+    }
+  }
+  const RedisEndpoint& ep = options_.endpoint;
+  timeval tv = AsTimeval(options_.connect_timeout);
+  redisContext* ctx = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
+  if (ctx == nullptr || ctx->err) {
+    std::string why = ctx ? ctx->errstr : "out of memory";
+    if (ctx) redisFree(ctx);
+    NoteFailure();
+    return absl::UnavailableError(absl::StrCat("redis ", ep.host, ":", ep.port, " connect: ", why));
+  }
+  redisEnableKeepAlive(ctx);
+  slot->ctx = ctx;
+  std::vector<RedisCommand> setup;
+  if (!ep.password.empty()) {
+    if (ep.username.empty()) setup.push_back({"AUTH", ep.password});
+    else setup.push_back({"AUTH", ep.username, ep.password});
+  }
+  if (ep.db != 0) setup.push_back({"SELECT", std::to_string(ep.db)});
+  for (const auto& cmd : setup) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(redisCommandArgv(ctx, argv.size(), argv.data(), lens.data()));
+    bool failed = r == nullptr || r->type == REDIS_REPLY_ERROR;
+    std::string why = r == nullptr ? ctx->errstr : (r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "");
+    if (r) freeReplyObject(r);
+    if (failed) {
+      Drop(slot);
+      NoteFailure();
+      // A wrong password is a configuration error, but retrying lets a rotated secret heal.
+      return absl::UnavailableError(absl::StrCat("redis ", cmd.front(), ": ", why));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RedisReply>> HiredisClient::Pipeline(const std::vector<RedisCommand>& commands,
+                                                                absl::Duration timeout) {
+  std::vector<RedisReply> replies;
+  if (commands.empty()) return replies;
+  Slot* slot = Acquire();
+  struct Releaser {
+    HiredisClient* self;
+    Slot* slot;
+    ~Releaser() { self->Release(slot); }
+  } releaser{this, slot};
+
+  if (slot->ctx == nullptr) {
+    if (auto status = Connect(slot); !status.ok()) return status;
+  }
+  redisContext* ctx = slot->ctx;
+  redisSetTimeout(ctx, AsTimeval(timeout == absl::ZeroDuration() ? options_.command_timeout : timeout));
+
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& cmd : commands) {
+    argv.clear();
+    lens.clear();
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+      std::string why = ctx->errstr;
+      Drop(slot);
+      NoteFailure();
+      return absl::UnavailableError(absl::StrCat("redis append: ", why));
+    }
+  }
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx, &raw) != REDIS_OK || raw == nullptr) {
+      std::string why = ctx->errstr;
+      bool timed_out = ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+      // The connection's state is unknown after a failed read: never reuse it.
+      Drop(slot);
+      NoteFailure();
+      return absl::UnavailableError(
+          absl::StrCat("redis ", commands[i].front(), timed_out ? ": timed out" : ": ", timed_out ? "" : why));
+    }
+    auto* reply = static_cast<redisReply*>(raw);
+    replies.push_back(Convert(reply));
+    freeReplyObject(reply);
+  }
+  NoteSuccess();
+  return replies;
+}
+
+}  // namespace journey::storage

@@ -1,0 +1,56 @@
+#include "common/storage/keys.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace journey::keys {
+
+std::string EscapeId(absl::string_view id) {
+  std::string out;
+  out.reserve(id.size());
+  for (char c : id) {
+    switch (c) {
+      case '{': out += "%7B"; break;
+      case '}': out += "%7D"; break;
+      case '%': out += "%25"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string UserTag(absl::string_view user_id) { return absl::StrCat("{", EscapeId(user_id), "}"); }
+
+uint32_t PartitionOf(absl::string_view canonical_user_id, int partitions) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : canonical_user_id) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return partitions <= 1 ? 0 : static_cast<uint32_t>(h % static_cast<uint64_t>(partitions));
+}
+
+std::string EventStream(uint32_t partition) { return absl::StrCat(kPrefix, ":events:{p", partition, "}"); }
+
+std::string PartitionLease(absl::string_view group, uint32_t partition) {
+  return absl::StrCat(kPrefix, ":lease:{p", partition, "}:", group);
+}
+
+std::string GroupMembers(absl::string_view group) { return absl::StrCat(kPrefix, ":members:", group); }
+
+std::string Dedup(absl::string_view workspace, uint32_t partition, absl::string_view message_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":dedup:{p", partition, "}:", message_id);
+}
+
+std::string Alias(absl::string_view workspace, absl::string_view id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":alias:", UserTag(id));
+}
+
+std::string View(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":view:", UserTag(user_id));
+}
+
+std::string Profile(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":profile:", UserTag(user_id));
+}
+
+}  // namespace journey::keys

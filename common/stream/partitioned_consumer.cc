@@ -1,0 +1,326 @@
+#include "common/stream/partitioned_consumer.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log/log.h"
+#include "common/storage/keys.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace journey::stream {
+namespace {
+
+using storage::RedisCommand;
+using storage::RedisReply;
+
+// Renews a lease only while we still hold it.
+constexpr char kRenewScript[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "else return 0 end";
+constexpr char kReleaseScript[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+std::pair<uint64_t, uint64_t> ParseId(const std::string& id) {
+  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(id, absl::MaxSplits('-', 1));
+  uint64_t ms = 0, seq = 0;
+  (void)absl::SimpleAtoi(parts.first, &ms);
+  (void)absl::SimpleAtoi(parts.second, &seq);
+  return {ms, seq};
+}
+
+// Parses one stream's entries ([[id, [field, value, ...]], ...]). Entries trimmed away while
+// pending come back with nil fields: they are acknowledged and skipped.
+void ParseEntries(const RedisReply& entries, std::vector<StreamEntry>* out, std::vector<std::string>* dead) {
+  for (const RedisReply& e : entries.elements) {
+    if (!e.is_array() || e.elements.size() < 2) continue;
+    const std::string& id = e.elements[0].str;
+    const RedisReply& fields = e.elements[1];
+    bool parsed = false;
+    if (fields.is_array()) {
+      for (size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+        if (fields.elements[i].str == "e") {
+          StreamEntry entry;
+          entry.id = id;
+          if (entry.envelope.ParseFromString(fields.elements[i + 1].str)) {
+            out->push_back(std::move(entry));
+            parsed = true;
+          }
+          break;
+        }
+      }
+    }
+    if (!parsed) dead->push_back(id);
+  }
+}
+
+}  // namespace
+
+struct PartitionedConsumer::Metrics {
+  prometheus::Counter* entries;
+  prometheus::Counter* failures;
+  prometheus::Gauge* owned;
+  prometheus::Histogram* batch_seconds;
+};
+
+PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandler* handler,
+                                         ConsumerOptions options, prometheus::Registry* registry)
+    : redis_(redis), handler_(handler), options_(std::move(options)) {
+  if (registry != nullptr) {
+    metrics_ = std::make_unique<Metrics>();
+    metrics_->entries = &prometheus::BuildCounter()
+                             .Name("journey_consumer_entries_total")
+                             .Help("Stream entries applied")
+                             .Register(*registry)
+                             .Add({{"group", options_.group}});
+    metrics_->failures = &prometheus::BuildCounter()
+                              .Name("journey_consumer_batch_failures_total")
+                              .Help("Batches that failed and stay pending")
+                              .Register(*registry)
+                              .Add({{"group", options_.group}});
+    metrics_->owned = &prometheus::BuildGauge()
+                           .Name("journey_consumer_owned_partitions")
+                           .Help("Partitions leased by this replica")
+                           .Register(*registry)
+                           .Add({{"group", options_.group}});
+    metrics_->batch_seconds =
+        &prometheus::BuildHistogram()
+             .Name("journey_consumer_batch_seconds")
+             .Help("Time to apply one batch")
+             .Register(*registry)
+             .Add({{"group", options_.group}},
+                  prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
+  }
+}
+
+PartitionedConsumer::~PartitionedConsumer() { Stop(); }
+
+bool PartitionedConsumer::IdLessOrEqual(const std::string& a, const std::string& b) {
+  return ParseId(a) <= ParseId(b);
+}
+
+void PartitionedConsumer::Start() {
+  if (running_.exchange(true)) return;
+  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  consume_thread_ = std::thread([this] { ConsumeLoop(); });
+}
+
+void PartitionedConsumer::Stop() {
+  if (!running_.exchange(false)) return;
+  stop_cv_.notify_all();
+  if (consume_thread_.joinable()) consume_thread_.join();
+  if (lease_thread_.joinable()) lease_thread_.join();
+  ReleaseAll();
+}
+
+std::vector<uint32_t> PartitionedConsumer::OwnedPartitions() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint32_t> out;
+  for (const auto& [p, mode] : owned_) out.push_back(p);
+  return out;
+}
+
+void PartitionedConsumer::LeaseLoop() {
+  while (running_) {
+    RefreshLeases();
+    std::unique_lock<std::mutex> lock(mu_);
+    stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.lease_refresh), [this] { return !running_; });
+  }
+}
+
+void PartitionedConsumer::RefreshLeases() {
+  const int64_t now = NowMs();
+  const std::string ttl_ms = std::to_string(absl::ToInt64Milliseconds(options_.lease_ttl));
+  const std::string members = keys::GroupMembers(options_.group);
+  std::vector<uint32_t> owned = OwnedPartitions();
+
+  // Heartbeat, count live replicas, renew what we hold.
+  std::vector<RedisCommand> cmds = {
+      {"ZADD", members, std::to_string(now + absl::ToInt64Milliseconds(options_.lease_ttl)), options_.replica_id},
+      {"ZREMRANGEBYSCORE", members, "-inf", std::to_string(now)},
+      {"ZCARD", members},
+  };
+  for (uint32_t p : owned) {
+    cmds.push_back({"EVAL", kRenewScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id, ttl_ms});
+  }
+  auto replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) {
+    // Without Redis we cannot prove we still own anything; stop consuming until it returns.
+    log::Warn("lease refresh failed", {{"group", options_.group}, {"error", std::string(replies.status().message())}});
+    std::lock_guard<std::mutex> lock(mu_);
+    owned_.clear();
+    if (metrics_) metrics_->owned->Set(0);
+    return;
+  }
+  const int live = std::max<long long>(1, (*replies)[2].integer);
+  std::vector<uint32_t> lost;
+  for (size_t i = 0; i < owned.size(); ++i) {
+    if ((*replies)[3 + i].integer != 1) lost.push_back(owned[i]);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint32_t p : lost) owned_.erase(p);
+  }
+  for (uint32_t p : lost) log::Warn("lease lost", {{"group", options_.group}, {"partition", std::to_string(p)}});
+
+  const int fair_share = (options_.partitions + live - 1) / live;
+  owned = OwnedPartitions();
+  if (static_cast<int>(owned.size()) > fair_share) {
+    // Hand extras back so a joining replica gets its share.
+    for (size_t i = fair_share; i < owned.size(); ++i) {
+      uint32_t p = owned[i];
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        owned_.erase(p);
+      }
+      (void)redis_->Command({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+    }
+  } else if (static_cast<int>(owned.size()) < fair_share) {
+    // Try free partitions, starting at a replica-specific offset to spread the first grabs.
+    std::vector<uint32_t> candidates;
+    const uint32_t start = keys::PartitionOf(options_.replica_id, options_.partitions);
+    for (int i = 0; i < options_.partitions; ++i) {
+      uint32_t p = (start + i) % options_.partitions;
+      if (std::find(owned.begin(), owned.end(), p) == owned.end()) candidates.push_back(p);
+    }
+    std::vector<RedisCommand> grabs;
+    for (uint32_t p : candidates) {
+      grabs.push_back({"SET", keys::PartitionLease(options_.group, p), options_.replica_id, "NX", "PX", ttl_ms});
+    }
+    auto got = redis_->Pipeline(grabs);
+    if (!got.ok()) return;
+    int have = static_cast<int>(owned.size());
+    std::vector<RedisCommand> give_back;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (!(*got)[i].is_string()) continue;  // taken by someone else
+      if (have >= fair_share) {
+        give_back.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, candidates[i]),
+                             options_.replica_id});
+        continue;
+      }
+      OnAcquired(candidates[i]);
+      ++have;
+    }
+    if (!give_back.empty()) (void)redis_->Pipeline(give_back);
+  }
+  if (metrics_) metrics_->owned->Set(static_cast<double>(OwnedPartitions().size()));
+}
+
+void PartitionedConsumer::OnAcquired(uint32_t partition) {
+  const std::string stream = keys::EventStream(partition);
+  auto created = redis_->Pipeline({{"XGROUP", "CREATE", stream, options_.group, "0", "MKSTREAM"}});
+  if (!created.ok()) return;  // BUSYGROUP (already exists) is an error reply, which is fine
+  // Take over whatever a previous owner left pending; the lease guarantees it is not working.
+  std::string cursor = "0-0";
+  for (int rounds = 0; rounds < 1000; ++rounds) {
+    auto claimed = redis_->Command({"XAUTOCLAIM", stream, options_.group, options_.replica_id, "0", cursor, "COUNT",
+                                    "1000", "JUSTID"});
+    if (!claimed.ok() || !claimed->is_array() || claimed->elements.empty()) break;
+    cursor = claimed->elements[0].str;
+    if (cursor == "0-0") break;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  owned_[partition] = Mode::kRecovering;
+  log::Info("partition acquired", {{"group", options_.group}, {"partition", std::to_string(partition)}});
+}
+
+void PartitionedConsumer::ReleaseAll() {
+  std::vector<RedisCommand> cmds;
+  for (uint32_t p : OwnedPartitions()) {
+    cmds.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+  }
+  cmds.push_back({"ZREM", keys::GroupMembers(options_.group), options_.replica_id});
+  (void)redis_->Pipeline(cmds);
+  std::lock_guard<std::mutex> lock(mu_);
+  owned_.clear();
+}
+
+void PartitionedConsumer::ConsumeLoop() {
+  while (running_) {
+    bool did_work = false;
+    ConsumeOnce(&did_work);
+    if (!did_work) {
+      std::unique_lock<std::mutex> lock(mu_);
+      stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
+    }
+  }
+}
+
+void PartitionedConsumer::ConsumeOnce(bool* did_work) {
+  std::vector<std::pair<uint32_t, Mode>> work;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    work.assign(owned_.begin(), owned_.end());
+  }
+  if (work.empty()) return;
+  std::vector<RedisCommand> reads;
+  for (const auto& [p, mode] : work) {
+    reads.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                     std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
+                     mode == Mode::kRecovering ? "0" : ">"});
+  }
+  auto replies = redis_->Pipeline(reads);
+  if (!replies.ok()) {
+    // Wait for the lease loop to see Redis again.
+    std::unique_lock<std::mutex> lock(mu_);
+    stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
+    return;
+  }
+  std::vector<RedisCommand> acks;
+  for (size_t i = 0; i < work.size(); ++i) {
+    const auto [partition, mode] = work[i];
+    const RedisReply& reply = (*replies)[i];
+    std::vector<StreamEntry> entries;
+    std::vector<std::string> dead;
+    if (reply.is_error()) {
+      // NOGROUP after a stream was deleted: re-create on the next acquisition.
+      std::lock_guard<std::mutex> lock(mu_);
+      owned_.erase(partition);
+      continue;
+    }
+    if (reply.is_array() && !reply.elements.empty() && reply.elements[0].elements.size() >= 2) {
+      ParseEntries(reply.elements[0].elements[1], &entries, &dead);
+    }
+    if (entries.empty() && dead.empty()) {
+      if (mode == Mode::kRecovering) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (auto it = owned_.find(partition); it != owned_.end()) it->second = Mode::kLive;
+      }
+      continue;
+    }
+    *did_work = true;
+    absl::Status status = absl::OkStatus();
+    if (!entries.empty()) {
+      absl::Time start = absl::Now();
+      status = handler_->ApplyBatch(partition, entries);
+      if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    }
+    if (!status.ok()) {
+      log::Warn("batch failed, will retry",
+                {{"group", options_.group}, {"partition", std::to_string(partition)},
+                 {"error", std::string(status.message())}});
+      if (metrics_) metrics_->failures->Increment();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = owned_.find(partition); it != owned_.end()) it->second = Mode::kRecovering;
+      continue;
+    }
+    if (metrics_) metrics_->entries->Increment(static_cast<double>(entries.size()));
+    RedisCommand ack = {"XACK", keys::EventStream(partition), options_.group};
+    for (const auto& e : entries) ack.push_back(e.id);
+    for (const auto& id : dead) ack.push_back(id);
+    acks.push_back(std::move(ack));
+  }
+  if (!acks.empty()) {
+    // A lost ack only means the batch is delivered again, which handlers tolerate.
+    (void)redis_->Pipeline(acks);
+  }
+}
+
+}  // namespace journey::stream

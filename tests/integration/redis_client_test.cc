@@ -1,0 +1,96 @@
+// The hiredis client against a real redis-server: pipelining, timeouts, reconnect.
+#include <gtest/gtest.h>
+
+#include "common/storage/hiredis_client.h"
+#include "tests/testing/poll.h"
+#include "tests/testing/redis_server.h"
+
+namespace journey::storage {
+namespace {
+
+class RedisClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    HiredisOptions options;
+    options.endpoint.port = redis_.port();
+    options.pool_size = 4;
+    options.command_timeout = absl::Milliseconds(300);
+    options.max_backoff = absl::Milliseconds(100);
+    auto client = HiredisClient::Create(options);
+    ASSERT_TRUE(client.ok());
+    client_ = std::move(*client);
+  }
+
+  journey::testing::RedisServer redis_;
+  std::unique_ptr<HiredisClient> client_;
+};
+
+TEST_F(RedisClientTest, PipelineReturnsOneReplyPerCommandInOrder) {
+  std::vector<RedisCommand> cmds;
+  for (int i = 0; i < 1000; ++i) cmds.push_back({"SET", "k" + std::to_string(i), std::string("v\0x", 3)});
+  for (int i = 0; i < 1000; ++i) cmds.push_back({"GET", "k" + std::to_string(i)});
+  cmds.push_back({"INCRBY", "counter", "7"});
+  cmds.push_back({"NOSUCHCOMMAND"});
+  cmds.push_back({"GET", "missing"});
+  auto replies = client_->Pipeline(cmds);
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), cmds.size());
+  EXPECT_EQ((*replies)[0].str, "OK");
+  EXPECT_EQ((*replies)[1500].str, std::string("v\0x", 3));  // binary safe
+  EXPECT_EQ((*replies)[2000].integer, 7);
+  EXPECT_TRUE((*replies)[2001].is_error());
+  EXPECT_TRUE((*replies)[2002].is_nil());
+}
+
+TEST_F(RedisClientTest, CommandTurnsErrorRepliesIntoStatus) {
+  auto reply = client_->Command({"INCR", "text"});
+  ASSERT_TRUE(reply.ok());
+  ASSERT_TRUE(client_->Command({"SET", "text", "abc"}).ok());
+  auto bad = client_->Command({"INCR", "text"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(bad.status().message().find("INCR"), std::string::npos);
+}
+
+TEST_F(RedisClientTest, SlowCommandTimesOutAsUnavailable) {
+  // DEBUG SLEEP holds the server longer than the 300 ms command timeout.
+  auto slow = client_->Command({"DEBUG", "SLEEP", "1"});
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kUnavailable) << slow.status();
+  // The client recovers once the server answers again.
+  EXPECT_TRUE(journey::testing::PollUntil([&] { return client_->Ping().ok(); }, absl::Seconds(5)));
+}
+
+TEST_F(RedisClientTest, ReconnectsAfterServerRestart) {
+  ASSERT_TRUE(client_->Command({"SET", "a", "1"}).ok());
+  redis_.Stop();
+  EXPECT_EQ(client_->Ping().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(redis_.Start().ok());
+  EXPECT_TRUE(journey::testing::PollUntil([&] { return client_->Ping().ok(); }, absl::Seconds(5)));
+  // Every pooled connection heals, not only one.
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(client_->Command({"SET", "b", "2"}).ok());
+}
+
+TEST_F(RedisClientTest, DownServerFailsFastWithUnavailable) {
+  redis_.Stop();
+  absl::Time start = absl::Now();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(client_->Command({"GET", "x"}).status().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST(RedisClientAuthTest, AuthenticatesWithPasswordFromUrl) {
+  journey::testing::RedisServer::Options opts;
+  opts.extra_args = {"--requirepass", "s3cret"};
+  journey::testing::RedisServer redis(opts);
+  ASSERT_TRUE(redis.Start().ok());
+  auto denied = HiredisClient::FromUrl("redis://127.0.0.1:" + std::to_string(redis.port()), 1);
+  ASSERT_TRUE(denied.ok());
+  EXPECT_FALSE((*denied)->Command({"SET", "k", "v"}).ok());
+  auto client = HiredisClient::FromUrl("redis://:s3cret@127.0.0.1:" + std::to_string(redis.port()), 1);
+  ASSERT_TRUE(client.ok());
+  EXPECT_TRUE((*client)->Command({"SET", "k", "v"}).ok());
+}
+
+}  // namespace
+}  // namespace journey::storage
