@@ -47,7 +47,13 @@ std::string View(absl::string_view workspace, absl::string_view user_id);
 inline constexpr absl::string_view kViewJourneyField = "journey";  // JourneySnapshot
 inline constexpr absl::string_view kViewPersonaField = "persona";  // PersonaSnapshot
 
+// --- Journey (private) ---
+
 // --- Persona (private) ---
 std::string Profile(absl::string_view workspace, absl::string_view user_id);
+
+// --- Recommend (private) ---
+
+// --- Auth ---
 
 }  // namespace journey::keys
