@@ -6,7 +6,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev redis-server redis-tools libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
-  python3 python3-grpcio python3-protobuf curl
+  python3 python3-grpcio python3-protobuf python3-yaml curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -113,6 +113,8 @@ int ServiceRuntime::Run() {
     serving_gauge.Set(serving ? 1 : 0);
   };
   set_serving(redis_->Ping().ok());
+  // "liveness" stays SERVING until the drain, whatever Redis does (Kubernetes liveness probe).
+  health->SetServingStatus("liveness", true);
   std::thread health_thread([&] {
     bool was_serving = true;
     while (!stopping) {
