@@ -5,8 +5,16 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev redis-server redis-tools libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
-  python3 python3-grpcio python3-protobuf python3-yaml curl
+  prometheus-cpp-dev
+  libyaml-cpp-dev
+  nlohmann-json3-dev
+  libcli11-dev
+  python3
+  python3-grpcio
+  python3-protobuf
+  python3-yaml
+  curl
+  # One package per line below this point, so parallel additions merge cleanly.
 )
 missing=()
 for p in "${PKGS[@]}"; do
