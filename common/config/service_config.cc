@@ -11,12 +11,12 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "common/storage/redis_url.h"
+#include "common/storage/redis_factory.h"
 
 ABSL_FLAG(int, grpc_port, -1,
           "gRPC port (ingest 50051, journey 50052, persona 50053, recommend 50054; 0 = pick a free one)");
 ABSL_FLAG(int, metrics_port, -1, "Prometheus metrics port (9091..9094 by service; 0 = pick a free one)");
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[user:password@]host:port[/db]");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[user:password@]host:port[/db] or redis+cluster://[user:password@]host:port[,host:port...]");
 ABSL_FLAG(std::string, config_dir, JOURNEY_DEFAULT_CONFIG_DIR,
           "Directory with journey, segment and offer definitions");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
@@ -51,7 +51,7 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
   if (c.metrics_port < 0 || c.metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--metrics_port: ", c.metrics_port, " is not a port"));
   }
-  if (auto url = storage::ParseRedisUrl(c.redis_url); !url.ok()) {
+  if (auto url = storage::ParseRedisTarget(c.redis_url); !url.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", url.status().message()));
   }
   if (c.partitions < 1 || c.partitions > 1024) {

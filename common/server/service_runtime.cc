@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
-#include "common/storage/hiredis_client.h"
+#include "common/storage/redis_factory.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
 #include "prometheus/registry.h"
@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const con
   sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime(config));
-  auto redis = storage::HiredisClient::FromUrl(config.redis_url, 16);
+  auto redis = storage::CreateRedisClient(config.redis_url, 16);
   if (!redis.ok()) return redis.status();
   runtime->redis_ = std::move(*redis);
   return runtime;

@@ -1,0 +1,35 @@
+// Test fixture: a real Redis Cluster of N masters (no replicas) on free loopback ports, each
+// node a RedisServer with cluster mode on, joined with `redis-cli --cluster create`.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tests/testing/redis_server.h"
+
+namespace journey::testing {
+
+class RedisCluster {
+ public:
+  explicit RedisCluster(int masters = 3);
+  ~RedisCluster();
+
+  // Starts the nodes, assigns the slots evenly and waits until every node reports
+  // cluster_state:ok and agrees on the slot map.
+  absl::Status Start();
+
+  int size() const { return static_cast<int>(nodes_.size()); }
+  int port(int node) const { return nodes_[node]->port(); }
+  std::string address(int node) const { return "127.0.0.1:" + std::to_string(port(node)); }
+  // redis+cluster://127.0.0.1:p0,127.0.0.1:p1,... (every node as a seed)
+  std::string url() const;
+  // redis+cluster:// with only the first node: the client must learn the others.
+  std::string single_seed_url() const { return "redis+cluster://" + address(0); }
+
+ private:
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+};
+
+}  // namespace journey::testing
