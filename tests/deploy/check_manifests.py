@@ -8,7 +8,8 @@ annotations on the metrics port, a Service and a headless Service that select it
 PDB and an HPA (with the consumer-lag metric for journey and persona). Also: every
 ConfigMap/Secret a pod references exists (Secrets may be left to the operator when listed
 in OPERATOR_SECRETS), NetworkPolicies keep journey, persona and Redis private, every
-definition file under config/ is deployed, and the Dockerfile builds the four binaries.
+definition file under config/ is deployed, every JOURNEY_<FLAG> variable names a defined
+flag, and the Dockerfile builds the four binaries.
 
 Usage: check_manifests.py REPO_ROOT            check every overlay
        check_manifests.py REPO_ROOT --self-test  prove each check fires on a broken input
@@ -34,8 +35,13 @@ LAG_SCALED = {"journey", "persona"}
 LAG_METRIC = "journey_consumer_lag_entries"
 # Created by the operator in production (deploy/k8s/README.md, "Secrets").
 OPERATOR_SECRETS = {"journey-redis", "journey-api-keys", "journey-tls"}
-CONFIG_DIRS = ("journeys", "segments", "offers")
-DEFINITION_SUFFIXES = (".yaml", ".yml", ".json")
+# JOURNEY_<FLAG> variables the manifests set before any binary defines the flag: unknown
+# JOURNEY_* variables are ignored by the binaries, so these are allowed, and only these.
+PENDING_FLAGS = {"api_keys_file": "API keys from a file (security work, issue 7)"}
+# Variables in the manifests that are not flags (parts of JOURNEY_REDIS_URL).
+NOT_FLAGS = {"REDIS_PASSWORD", "REDIS_SCHEME", "REDIS_ADDRS"}
+CONFIG_DIRS = ("journeys", "segments", "offers", "products")
+DEFINITION_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
 
 def render(path):
@@ -278,6 +284,39 @@ def check_overlay(objs, where, overlay):
     return errs
 
 
+def defined_flags(root):
+    """Every absl flag defined in the sources (ABSL_FLAG(type, name, ...))."""
+    flags = set()
+    for top in ("common", "services", "tools"):
+        for dirpath, dirs, files in os.walk(os.path.join(root, top)):
+            dirs[:] = [d for d in dirs if not d.startswith("build")]
+            for f in files:
+                if f.endswith((".cc", ".h")):
+                    text = open(os.path.join(dirpath, f), errors="replace").read()
+                    flags.update(re.findall(r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)\s*,", text))
+    return flags
+
+
+def check_flag_variables(objs, where, flags):
+    """A misspelt JOURNEY_<FLAG> is silently ignored by the binaries: catch it here."""
+    errs = []
+    names = set()
+    for o in objs:
+        if o["kind"] == "Deployment":
+            for c in o["spec"]["template"]["spec"]["containers"]:
+                names.update(e["name"] for e in c.get("env", []))
+        if o["kind"] == "ConfigMap" and hash_base(o["metadata"]["name"]) == "journey-runtime":
+            names.update(o.get("data", {}))
+    for n in sorted(names - NOT_FLAGS):
+        if not n.startswith("JOURNEY_"):
+            errs.append(f"{where}: environment variable {n} is neither JOURNEY_<FLAG> nor a known helper")
+            continue
+        flag = n[len("JOURNEY_"):].lower()
+        if flag not in flags and flag not in PENDING_FLAGS:
+            errs.append(f"{where}: {n} sets --{flag}, which no binary defines (ABSL_FLAG)")
+    return errs
+
+
 def check_config_listing(root):
     """config/kustomization.yaml lists exactly the definition files under config/."""
     errs = []
@@ -346,6 +385,9 @@ def check_all(root):
         if need not in names:
             errs.append(f"deploy/k8s/overlays/{need} is missing")
     rendered = {}
+    flags = defined_flags(root)
+    if "redis_url" not in flags:
+        errs.append("found no ABSL_FLAG definitions (looked for redis_url): is the root right?")
     for o in names:
         objs, err = render(os.path.join(root, "deploy", "k8s", "overlays", o))
         if objs is None:
@@ -353,10 +395,11 @@ def check_all(root):
             continue
         rendered[o] = objs
         errs += check_overlay(objs, f"overlays/{o}", o)
+        errs += check_flag_variables(objs, f"overlays/{o}", flags)
     return errs, rendered
 
 
-def self_test(rendered):
+def self_test(rendered, flags):
     """Each breakage below must be reported; otherwise the check cannot fail and is useless."""
     def dep(objs, svc):
         return next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == f"journey-{svc}")
@@ -398,13 +441,15 @@ def self_test(rendered):
             "spec"]["ingress"][0].pop("from"),
         "ConfigMap missing": lambda o: o.__setitem__(slice(None), [x for x in o if not (
             x["kind"] == "ConfigMap" and x["metadata"]["name"].startswith("journey-offers"))]),
+        "misspelt flag variable": lambda o: container("journey")(o)["env"].append(
+            {"name": "JOURNEY_DRAIN_DEADLINE", "value": "10"}),
         "wrong gRPC port": set_key(lambda o: container("persona")(o)["ports"][0], "containerPort", 50059),
     }
     failures = []
     for name, breaker in cases.items():
         objs = copy.deepcopy(rendered["dev"])
         breaker(objs)
-        if not check_overlay(objs, "self-test", "dev"):
+        if not check_overlay(objs, "self-test", "dev") + check_flag_variables(objs, "self-test", flags):
             failures.append(f"self-test: '{name}' was not detected")
     return failures, len(cases)
 
@@ -423,7 +468,7 @@ def main():
             errs.append("self-test needs overlays/dev to render")
             n = 0
         else:
-            fails, n = self_test(rendered)
+            fails, n = self_test(rendered, defined_flags(root))
             errs += fails
         checked = n
     else:
