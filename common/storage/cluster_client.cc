@@ -1,7 +1,10 @@
 #include "common/storage/cluster_client.h"
 
 #include <algorithm>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <thread>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -74,6 +77,65 @@ struct RedisClusterClient::Unit {
   Target target;                 // set by MOVED/ASK for the next round; empty = slot map
 };
 
+// A fixed pool of threads running the per-master sends of multi-master pipelines. Tasks
+// never wait on other tasks, so a full queue only delays, it cannot deadlock.
+class RedisClusterClient::FanOut {
+ public:
+  explicit FanOut(int threads) {
+    for (int i = 0; i < std::max(1, threads); ++i) {
+      threads_.emplace_back([this] {
+        std::unique_lock<std::mutex> lock(mu_);
+        while (true) {
+          cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+          if (tasks_.empty()) return;  // stopping, and nothing left to run
+          auto task = std::move(tasks_.front());
+          tasks_.pop_front();
+          lock.unlock();
+          task();
+          lock.lock();
+        }
+      });
+    }
+  }
+  ~FanOut() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  // Runs every task, the first one on the calling thread, and returns when all are done.
+  void RunAll(std::vector<std::function<void()>>& tasks) {
+    if (tasks.empty()) return;
+    std::mutex done_mu;
+    std::condition_variable done_cv;
+    size_t remaining = tasks.size() - 1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (size_t i = 1; i < tasks.size(); ++i) {
+        tasks_.push_back([&, i] {
+          tasks[i]();
+          std::lock_guard<std::mutex> done_lock(done_mu);
+          if (--remaining == 0) done_cv.notify_one();
+        });
+      }
+    }
+    cv_.notify_all();
+    tasks[0]();
+    std::unique_lock<std::mutex> done_lock(done_mu);
+    done_cv.wait(done_lock, [&] { return remaining == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
 absl::StatusOr<std::unique_ptr<RedisClusterClient>> RedisClusterClient::Create(const ClusterOptions& options) {
   if (options.seeds.empty()) return absl::InvalidArgumentError("redis cluster: no seed nodes");
   if (options.pool_size_per_node < 1) return absl::InvalidArgumentError("redis cluster: pool_size_per_node < 1");
@@ -84,7 +146,7 @@ absl::StatusOr<std::unique_ptr<RedisClusterClient>> RedisClusterClient::Create(c
 }
 
 RedisClusterClient::RedisClusterClient(const ClusterOptions& options)
-    : options_(options), slot_owner_(kClusterSlots, -1) {}
+    : options_(options), slot_owner_(kClusterSlots, -1), fanout_(std::make_unique<FanOut>(options.fanout_threads)) {}
 
 RedisClusterClient::~RedisClusterClient() = default;
 
@@ -342,10 +404,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
       }
       b->replies = node->Pipeline(b->commands, timeout);
     };
-    std::vector<std::future<void>> inflight;
-    for (size_t b = 1; b < batches.size(); ++b) inflight.push_back(std::async(std::launch::async, send, &batches[b]));
-    send(&batches[0]);
-    for (auto& f : inflight) f.get();
+    std::vector<std::function<void()>> sends;
+    for (Batch& b : batches) sends.push_back([&send, &b] { send(&b); });
+    fanout_->RunAll(sends);
 
     std::vector<Unit> next;
     bool pause = false;

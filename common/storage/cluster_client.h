@@ -32,6 +32,9 @@ struct ClusterOptions {
   absl::Duration retry_pause = absl::Milliseconds(5);
   // A MOVED fixes its slot at once; the full map is re-read at most this often.
   absl::Duration min_refresh_interval = absl::Milliseconds(100);
+  // Threads that send the extra per-master parts of a pipeline spanning several masters
+  // (the caller sends one part itself). Kept, so such a call creates no thread.
+  int fanout_threads = 4;
 };
 
 // Semantics that differ from a single Redis (document for callers):
@@ -65,6 +68,7 @@ class RedisClusterClient final : public RedisClient {
   explicit RedisClusterClient(const ClusterOptions& options);
 
   struct Unit;  // one command, or one transaction's commands bound for one master
+  class FanOut;  // the fan-out threads
   struct Target {
     std::string node;
     bool asking = false;
@@ -90,6 +94,7 @@ class RedisClusterClient final : public RedisClient {
   absl::Time last_refresh_ = absl::InfinitePast();
   std::atomic<bool> stale_{false};  // a MOVED or a failure was seen since the last refresh
   std::atomic<long long> moved_{0}, ask_{0}, retried_{0}, refreshes_{0};
+  std::unique_ptr<FanOut> fanout_;  // last member: its threads stop before the rest goes
 };
 
 }  // namespace journey::storage
