@@ -65,7 +65,7 @@ def service_of(deploy):
     return name[len("journey-"):] if name.startswith("journey-") else name
 
 
-def check_deployment(d, objs, where):
+def check_deployment(d, objs, where, operator_secrets=True):
     errs = []
     name = d["metadata"]["name"]
     svc = service_of(d)
@@ -162,12 +162,13 @@ def check_deployment(d, objs, where):
         if svc in LAG_SCALED and not any(
                 m["type"] == "External" and m["external"]["metric"]["name"] == LAG_METRIC for m in metrics):
             errs.append(f"{tag}: HPA has no {LAG_METRIC} external metric")
-    errs += check_references(pod, objs, tag)
+    errs += check_references(pod, objs, tag, operator_secrets)
     return errs
 
 
-def check_references(pod, objs, tag):
-    """Every ConfigMap/Secret the pod template names exists (or is an operator Secret)."""
+def check_references(pod, objs, tag, operator_secrets=True):
+    """Every ConfigMap/Secret the pod template names exists (or is an operator Secret,
+    where the overlay leaves Secrets to the operator; dev must be self-contained)."""
     errs = []
     names = {(o["kind"], o["metadata"]["name"]) for o in objs}
     refs = []
@@ -192,7 +193,7 @@ def check_references(pod, objs, tag):
     for kind, name, optional in refs:
         if (kind, name) in names or optional:
             continue
-        if kind == "Secret" and name in OPERATOR_SECRETS:
+        if kind == "Secret" and name in OPERATOR_SECRETS and operator_secrets:
             continue
         errs.append(f"{tag}: references {kind} {name}, which the overlay does not contain")
     return errs
@@ -257,7 +258,7 @@ def check_overlay(objs, where, overlay):
     if found != set(SERVICES):
         errs.append(f"{where}: Deployments {sorted(found)} != services {sorted(SERVICES)}")
     for d in deployments:
-        errs += check_deployment(d, objs, where)
+        errs += check_deployment(d, objs, where, operator_secrets=overlay != "dev")
     errs += check_network_policies(objs, where)
     runtime = [o for o in objs if o["kind"] == "ConfigMap" and hash_base(o["metadata"]["name"]) == "journey-runtime"]
     scheme = runtime[0]["data"].get("REDIS_SCHEME") if runtime else None
@@ -443,6 +444,8 @@ def self_test(rendered, flags):
             x["kind"] == "ConfigMap" and x["metadata"]["name"].startswith("journey-offers"))]),
         "misspelt flag variable": lambda o: container("journey")(o)["env"].append(
             {"name": "JOURNEY_DRAIN_DEADLINE", "value": "10"}),
+        "dev secret missing": lambda o: o.__setitem__(slice(None), [x for x in o if not (
+            x["kind"] == "Secret" and x["metadata"]["name"].startswith("journey-api-keys"))]),
         "wrong gRPC port": set_key(lambda o: container("persona")(o)["ports"][0], "containerPort", 50059),
     }
     failures = []
