@@ -33,7 +33,8 @@ CommandRoute RouteOf(const RedisCommand& command) {
   const CommandRoute any{CommandRoute::Kind::kAnyNode, 0};
   if (command.empty()) return any;
   const std::string name = absl::AsciiStrToUpper(command[0]);
-  if (name == "FLUSHALL" || name == "FLUSHDB") return {CommandRoute::Kind::kAllMasters, 0};
+  // PING answers for the whole cluster (health checks): every master must answer.
+  if (name == "FLUSHALL" || name == "FLUSHDB" || name == "PING") return {CommandRoute::Kind::kAllMasters, 0};
   if (name == "SCRIPT" || name == "FUNCTION") {
     if (command.size() > 1) {
       const std::string sub = absl::AsciiStrToUpper(command[1]);
@@ -57,7 +58,7 @@ CommandRoute RouteOf(const RedisCommand& command) {
   if (name == "XGROUP" || name == "XINFO" || name == "OBJECT" || name == "MEMORY") {
     return command.size() > 2 ? Keyed(command[2]) : any;
   }
-  static const char* const kKeyless[] = {"PING",   "INFO",   "TIME",   "ECHO",     "CLUSTER", "CONFIG",
+  static const char* const kKeyless[] = {"INFO",   "TIME",   "ECHO",     "CLUSTER", "CONFIG",
                                          "DEBUG",  "CLIENT", "COMMAND", "DBSIZE",  "AUTH",    "HELLO",
                                          "SELECT", "WAIT",   "LASTSAVE", "READONLY", "READWRITE", "ROLE",
                                          "SCAN",   "KEYS",   "RANDOMKEY", "PUBLISH", "MULTI",   "EXEC",

@@ -21,7 +21,7 @@ struct CommandRoute {
   enum class Kind {
     kKeyed,      // to the master of `slot`
     kAnyNode,    // no key (PING, INFO, TIME, ...): any master
-    kAllMasters  // state every master must share (SCRIPT/FUNCTION LOAD, FLUSHALL, FLUSHDB)
+    kAllMasters  // every master: shared state (SCRIPT/FUNCTION LOAD, FLUSHALL, FLUSHDB) and PING
   };
   Kind kind = Kind::kAnyNode;
   uint16_t slot = 0;

@@ -186,6 +186,19 @@ TEST_F(RedisClusterTest, ScriptLoadReachesEveryMaster) {
   for (const auto& r : *replies) EXPECT_FALSE(r.is_error()) << r.str;
 }
 
+TEST_F(RedisClusterTest, PingAnswersForEveryMasterAndRecovers) {
+  auto client = ClusterClient(cluster_->single_seed_url());
+  ASSERT_TRUE(client->Ping().ok());
+  // A master down: part of the key space is unreachable, so the service must not look healthy.
+  cluster_->node(2).Kill();
+  EXPECT_FALSE(client->Ping().ok());
+  ASSERT_TRUE(cluster_->node(2).Start().ok());
+  EXPECT_TRUE(PollUntil([&] { return client->Ping().ok(); }, absl::Seconds(20), absl::Milliseconds(50)))
+      << "the restarted master is used again without a new client";
+  auto set = client->Command({"SET", "after-restart", "1"});
+  EXPECT_TRUE(set.ok()) << set.status();
+}
+
 TEST_F(RedisClusterTest, FactoryChoosesByScheme) {
   auto cluster = Connect(cluster_->url());
   ASSERT_NE(dynamic_cast<RedisClusterClient*>(cluster.get()), nullptr);

@@ -21,6 +21,8 @@ class RedisCluster {
   absl::Status Start();
 
   int size() const { return static_cast<int>(nodes_.size()); }
+  // One node, to stop, kill or restart it (it rejoins from its nodes.conf).
+  RedisServer& node(int i) { return *nodes_[i]; }
   int port(int node) const { return nodes_[node]->port(); }
   std::string address(int node) const { return "127.0.0.1:" + std::to_string(port(node)); }
   // redis+cluster://127.0.0.1:p0,127.0.0.1:p1,... (every node as a seed)

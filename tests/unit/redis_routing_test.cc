@@ -26,7 +26,8 @@ TEST(RouteOf, FindsTheRoutingKey) {
   EXPECT_EQ(slot({"xreadgroup", "group", "g", "c", "block", "5", "streams", "{p4}", ">"}), ClusterKeySlot("p4"));
   EXPECT_EQ(slot({"XGROUP", "CREATE", "{p5}", "g", "0"}), ClusterKeySlot("p5"));
   EXPECT_EQ(slot({"XINFO", "GROUPS", "{p6}"}), ClusterKeySlot("p6"));
-  EXPECT_EQ(RouteOf({"PING"}).kind, CommandRoute::Kind::kAnyNode);
+  EXPECT_EQ(RouteOf({"PING"}).kind, CommandRoute::Kind::kAllMasters) << "health covers every master";
+  EXPECT_EQ(RouteOf({"INFO"}).kind, CommandRoute::Kind::kAnyNode);
   EXPECT_EQ(RouteOf({"SCRIPT", "LOAD", "return 1"}).kind, CommandRoute::Kind::kAllMasters);
   EXPECT_EQ(RouteOf({"FLUSHALL"}).kind, CommandRoute::Kind::kAllMasters);
   EXPECT_EQ(RouteOf({"SET", "k", "v"}).kind, CommandRoute::Kind::kKeyed);
