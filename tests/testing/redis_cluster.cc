@@ -62,6 +62,10 @@ absl::Status RedisCluster::Start() {
   if (std::system(cmd.c_str()) != 0) {
     return absl::InternalError(absl::StrCat("`", cmd, "` failed, see ", nodes_[0]->dir(), "/cluster-create.log"));
   }
+  return WaitHealthy();
+}
+
+absl::Status RedisCluster::WaitHealthy() {
   const bool ok = PollUntil(
       [&] {
         for (int i = 0; i < size(); ++i) {

@@ -19,6 +19,9 @@ class RedisCluster {
   // Starts the nodes, assigns the slots evenly and waits until every node reports
   // cluster_state:ok and agrees on the slot map.
   absl::Status Start();
+  // Waits until every node reports cluster_state:ok and knows every other node (after a
+  // node was restarted, for example).
+  absl::Status WaitHealthy();
 
   int size() const { return static_cast<int>(nodes_.size()); }
   // One node, to stop, kill or restart it (it rejoins from its nodes.conf).
