@@ -15,6 +15,8 @@ PKGS=(
   python3-yaml
   curl
   # One package per line below this point, so parallel additions merge cleanly.
+  chromium
+  fonts-dejavu-core
 )
 missing=()
 for p in "${PKGS[@]}"; do

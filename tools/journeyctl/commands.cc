@@ -1,7 +1,5 @@
 #include "tools/journeyctl/commands.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -11,25 +9,12 @@
 #include "absl/time/clock.h"
 #include "tools/journeyctl/event_builder.h"
 #include "tools/journeyctl/health_check.h"
+#include "tools/journeyctl/output.h"
 
 namespace journey::cli {
 namespace {
 
 using journey::common::v1::Event;
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
-  return out;
-}
-
-int Fail(const grpc::Status& status, const std::string& service, const std::string& address) {
-  std::fprintf(stderr, "journeyctl: %s\n", Explain(status, service, address).c_str());
-  return 1;
-}
 
 std::string StageTrail(const journey::common::v1::JourneySnapshot& j) {
   std::vector<std::string> stages;

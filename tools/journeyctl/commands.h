@@ -2,6 +2,7 @@
 // 2 bad usage).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "tools/journeyctl/suite_clients.h"
@@ -27,11 +28,57 @@ struct DemoOptions {
   std::string user_id;
 };
 
+struct FunnelOptions {
+  std::string from = "-7d", to = "now", segment, journey_id;
+};
+
+struct MapOptions {
+  std::string from = "-7d", to = "now", segment, journey_id;
+  std::string html, csv;          // files to write
+  std::string input;              // render a saved map (JSON) instead of calling the service
+  std::string compare;            // a second saved map to compare with
+  std::string compare_label, title;
+  bool compare_previous = true;   // ask the service for the previous period too
+  int top = 5;                    // pain points printed
+};
+
+struct ReplayOptions {
+  std::string file;
+  double rate_per_s = 0;
+  int batch_size = 500;
+  long long limit = 0;  // 0 = the whole file
+  bool progress = true;
+};
+
+struct SimulateOptions {
+  int customers = 3000;
+  int days = 14;
+  uint64_t seed = 42;
+  double friction_share = 0.4;
+  double rate_per_s = 0;
+  bool progress = true;
+  std::string samples_file;  // writes "stage user_id" lines: one customer per furthest stage
+};
+
+// segments / offers / journeys: list, get, apply FILE, validate FILE, delete ID.
+struct AdminOptions {
+  std::string kind;    // "segments", "offers", "journeys"
+  std::string action;  // "list", "get", "apply", "validate", "delete"
+  std::string target;  // file or id
+};
+
 int RunSend(const GlobalOptions& g, const SendOptions& o);
 int RunJourney(const GlobalOptions& g, const std::string& user_id);
 int RunProfile(const GlobalOptions& g, const std::string& user_id);
 int RunRecommend(const GlobalOptions& g, const RecommendOptions& o);
 int RunDemo(const GlobalOptions& g, const DemoOptions& o);
+int RunFunnel(const GlobalOptions& g, const FunnelOptions& o);
+int RunMap(const GlobalOptions& g, const MapOptions& o);
+int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
+int RunSimulate(const GlobalOptions& g, const SimulateOptions& o);
+int RunAdmin(const GlobalOptions& g, const AdminOptions& o);
+// API keys come with the auth issue; until then a clear "not available yet".
+int RunKeys(const GlobalOptions& g, const std::string& action);
 // Waits until all four services report SERVING; 0 when they do within wait_s.
 int RunHealth(const GlobalOptions& g, int wait_s);
 

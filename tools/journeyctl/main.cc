@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "tools/journeyctl/commands.h"
 
@@ -19,6 +22,8 @@ int main(int argc, char** argv) {
   using namespace journey::cli;
   CLI::App app{"journeyctl: talk to the journey suite (ingest, journey, persona, recommend)"};
   app.require_subcommand(1);
+  // Global options (--json, addresses) also work after the subcommand: `journeyctl map --json`.
+  app.fallthrough();
   GlobalOptions g;
   g.addresses.ingest = EnvOr("JOURNEY_INGEST_ADDR", g.addresses.ingest);
   g.addresses.journey = EnvOr("JOURNEY_JOURNEY_ADDR", g.addresses.journey);
@@ -66,7 +71,95 @@ int main(int argc, char** argv) {
   auto* health_cmd = app.add_subcommand("health", "grpc.health.v1 status of the four services");
   health_cmd->add_option("--wait_s", wait_s, "keep checking until all are SERVING or this many seconds passed");
 
+  FunnelOptions funnel;
+  auto* funnel_cmd = app.add_subcommand("funnel", "stage-to-stage conversion in a time range");
+  funnel_cmd->add_option("--from", funnel.from, "start: now, -7d, 2026-11-18 or RFC 3339")->capture_default_str();
+  funnel_cmd->add_option("--to", funnel.to, "end (exclusive)")->capture_default_str();
+  funnel_cmd->add_option("--segment", funnel.segment, "only customers in this segment");
+  funnel_cmd->add_option("--journey_id", funnel.journey_id, "journey definition (default: the default one)");
+
+  MapOptions map;
+  bool no_previous = false, no_progress = false;
+  auto* map_cmd = app.add_subcommand("map", "the journey map: funnel, stages, pain points; --html writes the map file");
+  map_cmd->add_option("--from", map.from, "start: now, -7d, 2026-11-18 or RFC 3339")->capture_default_str();
+  map_cmd->add_option("--to", map.to, "end (exclusive)")->capture_default_str();
+  map_cmd->add_option("--html", map.html, "write the journey map as one self-contained HTML file");
+  map_cmd->add_option("--csv", map.csv, "write the map's figures as CSV");
+  map_cmd->add_option("--segment", map.segment, "only customers in this segment");
+  map_cmd->add_option("--journey_id", map.journey_id, "journey definition (default: the default one)");
+  map_cmd->add_option("--input", map.input, "render a map saved with `journeyctl --json map` instead of asking journey");
+  map_cmd->add_option("--compare", map.compare, "a second saved map (JSON) to compare with, e.g. before a change");
+  map_cmd->add_option("--compare_label", map.compare_label, "what the comparison is (default: previous period)");
+  map_cmd->add_option("--title", map.title, "title of the HTML map");
+  map_cmd->add_option("--top", map.top, "pain points printed")->capture_default_str();
+  map_cmd->add_flag("--no_previous", no_previous, "do not ask for the previous period");
+
+  ReplayOptions replay;
+  auto* replay_cmd = app.add_subcommand("replay", "send an event file (REES46 / Retailrocket CSV, JSON lines) to ingest");
+  replay_cmd->add_option("file", replay.file, "the file; its format is recognised from the first line")->required();
+  replay_cmd->add_option("--rate", replay.rate_per_s, "at most this many events per second (0 = no limit)");
+  replay_cmd->add_option("--batch", replay.batch_size, "events per Batch call")->capture_default_str();
+  replay_cmd->add_option("--limit", replay.limit, "stop after this many events (0 = all)");
+  replay_cmd->add_flag("--no_progress", no_progress, "no progress bar");
+
+  SimulateOptions simulate;
+  auto* simulate_cmd = app.add_subcommand(
+      "simulate", "send seeded, realistic multi-channel journeys (4 personas, a planted checkout friction)");
+  simulate_cmd->add_option("--customers", simulate.customers, "customers to simulate")->capture_default_str();
+  simulate_cmd->add_option("--days", simulate.days, "journeys spread over the last D days")->capture_default_str();
+  simulate_cmd->add_option("--seed", simulate.seed, "same seed, same journeys")->capture_default_str();
+  simulate_cmd->add_option("--friction", simulate.friction_share,
+                           "share of web checkouts meeting the surprise shipping cost")->capture_default_str();
+  simulate_cmd->add_option("--rate", simulate.rate_per_s, "at most this many events per second (0 = no limit)");
+  simulate_cmd->add_option("--samples_file", simulate.samples_file,
+                           "write one sample customer per furthest stage ('STAGE user_id' lines)");
+  simulate_cmd->add_flag("--no_progress", no_progress, "no progress bar");
+
+  // segments / offers / journeys share one shape: list, get ID, apply FILE, validate FILE, delete ID.
+  AdminOptions admin;
+  std::vector<CLI::App*> admin_cmds;
+  for (const auto& [kind, help] : std::vector<std::pair<std::string, std::string>>{
+           {"segments", "segment definitions (persona)"},
+           {"offers", "the offer catalog (recommend)"},
+           {"journeys", "journey definitions (journey)"}}) {
+    auto* cmd = app.add_subcommand(kind, help);
+    cmd->require_subcommand(1);
+    admin_cmds.push_back(cmd);
+    for (const auto& [action, what, arg] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"list", "list them", ""},
+             {"get", "show one as JSON", "id"},
+             {"apply", "apply a YAML definition file", "file"},
+             {"validate", "check a YAML definition file without applying it", "file"},
+             {"delete", "delete one by id", "id"}}) {
+      auto* sub = cmd->add_subcommand(action, what);
+      if (!arg.empty()) sub->add_option(arg, admin.target, arg)->required(action != "get" || kind != "journeys");
+      sub->callback([&admin, kind = kind, action = action] {
+        admin.kind = kind;
+        admin.action = action;
+      });
+    }
+  }
+
+  std::string keys_action;
+  auto* keys_cmd = app.add_subcommand("keys", "API keys: create, list, revoke (not available yet)");
+  keys_cmd->require_subcommand(1);
+  for (const char* action : {"create", "list", "revoke"}) {
+    keys_cmd->add_subcommand(action, std::string(action) + " an API key")->callback([&keys_action, action] {
+      keys_action = action;
+    });
+  }
+
   CLI11_PARSE(app, argc, argv);
+  map.compare_previous = !no_previous;
+  replay.progress = simulate.progress = !no_progress && !g.json;
+  if (*funnel_cmd) return RunFunnel(g, funnel);
+  if (*map_cmd) return RunMap(g, map);
+  if (*replay_cmd) return RunReplay(g, replay);
+  if (*simulate_cmd) return RunSimulate(g, simulate);
+  for (auto* cmd : admin_cmds) {
+    if (*cmd) return RunAdmin(g, admin);
+  }
+  if (*keys_cmd) return RunKeys(g, keys_action);
   if (*health_cmd) return RunHealth(g, wait_s);
   if (*send_cmd) return RunSend(g, send);
   if (*journey_cmd) return RunJourney(g, user);

@@ -36,6 +36,8 @@ std::string Explain(const grpc::Status& status, const std::string& service, cons
       return absl::StrCat(service, " at ", address, " did not answer in time");
     case grpc::StatusCode::UNAUTHENTICATED:
       return absl::StrCat(service, ": no valid API key (set --api_key or JOURNEY_API_KEY): ", status.error_message());
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return absl::StrCat(service, " at ", address, " does not offer this call yet (UNIMPLEMENTED)");
     case grpc::StatusCode::PERMISSION_DENIED:
       return absl::StrCat(service, ": the API key lacks the scope for this call: ", status.error_message());
     default:

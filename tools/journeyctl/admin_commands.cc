@@ -1,0 +1,211 @@
+// journeyctl segments / offers / journeys: the admin RPCs of persona, recommend and journey
+// for definitions (list, get, apply a YAML file, validate it, delete one).
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "tools/journeyctl/commands.h"
+#include "tools/journeyctl/output.h"
+
+namespace journey::cli {
+namespace {
+
+absl::StatusOr<std::string> ReadText(const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("a definition file (YAML) is required");
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int NotAvailable(const std::string& what, const std::string& rpc) {
+  std::fprintf(stderr, "journeyctl %s: not available yet: the service has no %s RPC\n", what.c_str(), rpc.c_str());
+  return 1;
+}
+
+// Prints an apply/validate answer; exit 0 when valid, 1 with the errors otherwise.
+template <typename Response>
+int ReportApply(const GlobalOptions& g, const std::string& what, const Response& r, bool applied) {
+  if (g.json) {
+    std::cout << ToJson(r) << "\n";
+  } else if (r.valid()) {
+    std::cout << what << (applied ? ": applied, version " : ": valid") << (applied ? absl::StrCat(r.version()) : "")
+              << "\n";
+  } else {
+    std::cout << what << ": invalid\n";
+    for (const auto& e : r.errors()) std::cout << "  - " << e << "\n";
+  }
+  return r.valid() ? 0 : 1;
+}
+
+int Segments(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
+  const std::string& addr = g.addresses.persona;
+  auto ctx = c.Context();
+  if (o.action == "list" || o.action == "get") {
+    persona::v1::ListSegmentsResponse r;
+    grpc::Status s = c.persona().ListSegments(ctx.get(), {}, &r);
+    if (!s.ok()) return Fail(s, "persona", addr);
+    if (o.action == "get") {
+      for (const auto& seg : r.segments()) {
+        if (seg.id() == o.target) {
+          std::cout << ToJson(seg) << "\n";
+          return 0;
+        }
+      }
+      std::fprintf(stderr, "journeyctl segments get: no segment '%s'\n", o.target.c_str());
+      return 1;
+    }
+    if (g.json) {
+      std::cout << ToJson(r) << "\n";
+      return 0;
+    }
+    std::printf("%-28s %-8s %-8s %s\n", "id", "version", "persona", "name");
+    for (const auto& seg : r.segments()) {
+      std::printf("%-28s %-8lld %-8s %s\n", seg.id().c_str(), static_cast<long long>(seg.version()),
+                  seg.is_persona() ? "yes" : "", seg.name().c_str());
+    }
+    return 0;
+  }
+  if (o.action == "apply" || o.action == "validate") {
+    auto yaml = ReadText(o.target);
+    if (!yaml.ok()) return UsageError("segments " + o.action, yaml.status());
+    persona::v1::ApplySegmentRequest req;
+    req.set_yaml(*yaml);
+    persona::v1::ApplySegmentResponse r;
+    grpc::Status s = o.action == "apply" ? c.persona().ApplySegment(ctx.get(), req, &r)
+                                         : c.persona().ValidateSegment(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "persona", addr);
+    return ReportApply(g, o.target, r, o.action == "apply");
+  }
+  if (o.action == "delete") {
+    persona::v1::DeleteSegmentRequest req;
+    req.set_id(o.target);
+    persona::v1::DeleteSegmentResponse r;
+    grpc::Status s = c.persona().DeleteSegment(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "persona", addr);
+    std::cout << (g.json ? "{}" : absl::StrCat("segment ", o.target, " deleted")) << "\n";
+    return 0;
+  }
+  return 2;
+}
+
+int Offers(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
+  const std::string& addr = g.addresses.recommend;
+  if (o.action == "list" || o.action == "get" || o.action == "delete") {
+    recommend::v1::ListOffersResponse r;
+    auto ctx = c.Context();
+    grpc::Status s = c.recommend().ListOffers(ctx.get(), {}, &r);
+    if (!s.ok()) return Fail(s, "recommend", addr);
+    if (o.action == "delete") {
+      // No DeleteOffer RPC: apply the catalog without the offer, replacing it whole.
+      recommend::v1::ApplyOffersRequest req;
+      bool found = false;
+      for (const auto& offer : r.offers()) {
+        if (offer.id() == o.target) found = true;
+        else *req.add_offers() = offer;
+      }
+      if (!found) {
+        std::fprintf(stderr, "journeyctl offers delete: no offer '%s'\n", o.target.c_str());
+        return 1;
+      }
+      req.set_replace_all(true);
+      recommend::v1::ApplyOffersResponse ar;
+      auto actx = c.Context();
+      s = c.recommend().ApplyOffers(actx.get(), req, &ar);
+      if (!s.ok()) return Fail(s, "recommend", addr);
+      return ReportApply(g, absl::StrCat("offer ", o.target, " deleted"), ar, true);
+    }
+    if (o.action == "get") {
+      for (const auto& offer : r.offers()) {
+        if (offer.id() == o.target) {
+          std::cout << ToJson(offer) << "\n";
+          return 0;
+        }
+      }
+      std::fprintf(stderr, "journeyctl offers get: no offer '%s'\n", o.target.c_str());
+      return 1;
+    }
+    if (g.json) {
+      std::cout << ToJson(r) << "\n";
+      return 0;
+    }
+    std::printf("catalog version %lld\n%-30s %-34s %s\n", static_cast<long long>(r.version()), "id", "stages", "title");
+    for (const auto& offer : r.offers()) {
+      std::printf("%-30s %-34s %s\n", offer.id().c_str(), absl::StrJoin(offer.stages(), ",").c_str(),
+                  offer.title().c_str());
+    }
+    return 0;
+  }
+  if (o.action == "apply") {
+    auto yaml = ReadText(o.target);
+    if (!yaml.ok()) return UsageError("offers apply", yaml.status());
+    recommend::v1::ApplyOffersRequest req;
+    req.set_yaml(*yaml);
+    recommend::v1::ApplyOffersResponse r;
+    auto ctx = c.Context();
+    grpc::Status s = c.recommend().ApplyOffers(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "recommend", addr);
+    return ReportApply(g, o.target, r, true);
+  }
+  if (o.action == "validate") return NotAvailable("offers validate", "ValidateOffers");
+  return 2;
+}
+
+int Journeys(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
+  const std::string& addr = g.addresses.journey;
+  auto ctx = c.Context();
+  if (o.action == "list" || o.action == "get") {
+    // No list RPC: the service serves one active definition per id ("" = the default).
+    state::v1::GetDefinitionRequest req;
+    req.set_id(o.target);
+    state::v1::JourneyDefinition d;
+    grpc::Status s = c.journey().GetDefinition(ctx.get(), req, &d);
+    if (!s.ok()) return Fail(s, "journey", addr);
+    if (g.json || o.action == "get") {
+      std::cout << ToJson(d) << "\n";
+      return 0;
+    }
+    std::printf("%-12s %-8s %-6s %-6s %s\n", "id", "version", "rules", "timers", "stages");
+    std::printf("%-12s %-8lld %-6d %-6d %s\n", d.id().c_str(), static_cast<long long>(d.version()), d.rules_size(),
+                d.timers_size(), absl::StrJoin(d.stages(), " > ").c_str());
+    return 0;
+  }
+  if (o.action == "apply" || o.action == "validate") {
+    auto yaml = ReadText(o.target);
+    if (!yaml.ok()) return UsageError("journeys " + o.action, yaml.status());
+    state::v1::ApplyDefinitionRequest req;
+    req.set_yaml(*yaml);
+    state::v1::ApplyDefinitionResponse r;
+    grpc::Status s = o.action == "apply" ? c.journey().ApplyDefinition(ctx.get(), req, &r)
+                                         : c.journey().ValidateDefinition(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "journey", addr);
+    return ReportApply(g, o.target, r, o.action == "apply");
+  }
+  if (o.action == "delete") return NotAvailable("journeys delete", "DeleteDefinition");
+  return 2;
+}
+
+}  // namespace
+
+int RunAdmin(const GlobalOptions& g, const AdminOptions& o) {
+  SuiteClients clients(g.addresses);
+  if (o.kind == "segments") return Segments(g, o, clients);
+  if (o.kind == "offers") return Offers(g, o, clients);
+  if (o.kind == "journeys") return Journeys(g, o, clients);
+  return 2;
+}
+
+int RunKeys(const GlobalOptions& g, const std::string& action) {
+  std::fprintf(stderr,
+               "journeyctl keys %s: not available yet: API keys (create, list, revoke) come with the services' "
+               "auth; until then the services accept calls without a key\n",
+               action.c_str());
+  return 1;
+}
+
+}  // namespace journey::cli
