@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # Runs the whole suite locally: installs what is missing, builds, starts a private
 # redis-server and the four services on free ports, walks a sample customer from first
-# visit to repeat purchase and prints the stage and recommendations after each step.
-# Interactive: keeps running until Ctrl-C. Non-interactive (CI): stops after the demo.
+# visit to repeat purchase, then simulates a few thousand customers (journeyctl simulate),
+# prints the funnel and the top pain points, writes the journey map HTML and shows what
+# three customers in different stages are recommended.
+# Interactive: keeps running until Ctrl-C. Non-interactive (CI=true or no terminal): stops
+# after the walk-through, reading nothing from stdin.
+#
+# Environment: SIM_CUSTOMERS (3000), SIM_DAYS (14), SIM_SEED (42), MAP_HTML (where the map
+# goes, default <build>/journey-map.html), SKIP_BUILD=1 (use an existing build),
+# CONFIG_DIR (definitions, default config/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-scripts/build.sh
-BUILD=${BUILD_DIR:-build}
+if [ "${SKIP_BUILD:-}" != "1" ]; then scripts/build.sh; fi
+BUILD=$(cd "${BUILD_DIR:-build}" && pwd)
+CONFIG_DIR=${CONFIG_DIR:-$ROOT/config}
+SIM_CUSTOMERS=${SIM_CUSTOMERS:-3000}
+SIM_DAYS=${SIM_DAYS:-14}
+SIM_SEED=${SIM_SEED:-42}
+MAP_HTML=${MAP_HTML:-$BUILD/journey-map.html}
 RUN_DIR=$(mktemp -d /tmp/journey-run-XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+STARTED=$SECONDS
 
 PIDS=()
 cleanup() {
@@ -21,7 +34,7 @@ trap cleanup EXIT INT TERM
 
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR" --save "" --appendonly yes \
-  --appendfsync everysec --daemonize no --logfile "$RUN_DIR/redis.log" &
+  --appendfsync everysec --daemonize no --logfile "$RUN_DIR/redis.log" </dev/null &
 PIDS+=($!)
 export JOURNEY_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 
@@ -31,22 +44,52 @@ for svc in ingest journey persona recommend; do
   extra=()
   if [ "$svc" = ingest ]; then HTTP_PORT=$(free_port); extra+=(--http_port="$HTTP_PORT"); fi
   "$BUILD/services/$svc/journey-$svc" --grpc_port="${PORT[$svc]}" --metrics_port="$(free_port)" \
-    --config_dir="$ROOT/config" "${extra[@]}" >"$RUN_DIR/$svc.log" 2>&1 &
+    --config_dir="$CONFIG_DIR" "${extra[@]}" >"$RUN_DIR/$svc.log" 2>&1 </dev/null &
   PIDS+=($!)
 done
 
 export JOURNEY_INGEST_ADDR=127.0.0.1:${PORT[ingest]} JOURNEY_JOURNEY_ADDR=127.0.0.1:${PORT[journey]} \
   JOURNEY_PERSONA_ADDR=127.0.0.1:${PORT[persona]} JOURNEY_RECOMMEND_ADDR=127.0.0.1:${PORT[recommend]}
 CTL="$BUILD/tools/journeyctl/journeyctl"
-if ! "$CTL" health --wait_s 30; then
+if ! "$CTL" health --wait_s 30 </dev/null; then
   echo "services did not become ready; logs in $RUN_DIR:" >&2
   tail -n 5 "$RUN_DIR"/*.log >&2
   exit 1
 fi
-echo
-"$CTL" demo
+
+FAILED=()
+step() {  # step "title" command...: runs one part of the walk-through; a failure is reported, the rest goes on
+  local title=$1
+  shift
+  printf '\n== %s ==\n' "$title"
+  if ! "$@" </dev/null; then
+    echo "(failed: $title)" >&2
+    FAILED+=("$title")
+  fi
+}
+
+step "A sample customer, step by step" "$CTL" demo
+step "Simulating $SIM_CUSTOMERS customers over $SIM_DAYS days (seed $SIM_SEED)" "$CTL" simulate \
+  --customers "$SIM_CUSTOMERS" --days "$SIM_DAYS" --seed "$SIM_SEED" --samples_file "$RUN_DIR/samples.txt" --wait_s 30
+step "Funnel, stages and top pain points (last $((SIM_DAYS + 1)) days)" "$CTL" map \
+  --from "-$((SIM_DAYS + 1))d" --to "+1h" --html "$MAP_HTML" --top 5
+
+if [ -s "$RUN_DIR/samples.txt" ]; then
+  shown=0
+  for stage in CONSIDERATION DECISION LOYALTY POST_PURCHASE PURCHASE AWARENESS; do
+    user=$(awk -v s="$stage" '$1 == s { print $2 }' "$RUN_DIR/samples.txt")
+    [ -n "$user" ] || continue
+    step "Recommendations for $user (simulated to reach $stage)" "$CTL" recommend "$user" --placement home --limit 3
+    shown=$((shown + 1))
+    [ "$shown" -lt 3 ] || break
+  done
+fi
 
 cat <<INFO
+
+The journey map: $MAP_HTML
+  open it in a browser: file://$MAP_HTML
+The walk-through took $((SECONDS - STARTED)) s after the build.
 
 The suite is running:
   redis      127.0.0.1:$REDIS_PORT
@@ -57,7 +100,11 @@ The suite is running:
 In another shell:  export JOURNEY_INGEST_ADDR=$JOURNEY_INGEST_ADDR JOURNEY_JOURNEY_ADDR=$JOURNEY_JOURNEY_ADDR JOURNEY_PERSONA_ADDR=$JOURNEY_PERSONA_ADDR JOURNEY_RECOMMEND_ADDR=$JOURNEY_RECOMMEND_ADDR
                    $CTL --help
 INFO
+if [ ${#FAILED[@]} -gt 0 ]; then
+  printf 'Steps that failed: %s\n' "${FAILED[*]}" >&2
+fi
 if [ -t 0 ] && [ "${CI:-}" != "true" ]; then
   echo "Press Ctrl-C to stop."
   wait
 fi
+[ ${#FAILED[@]} -eq 0 ]

@@ -58,6 +58,7 @@ struct SimulateOptions {
   double rate_per_s = 0;
   bool progress = true;
   std::string samples_file;  // writes "stage user_id" lines: one customer per furthest stage
+  int wait_s = 0;            // then wait up to this long for the journey service to catch up
 };
 
 // segments / offers / journeys: list, get, apply FILE, validate FILE, delete ID.

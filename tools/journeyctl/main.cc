@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
   simulate_cmd->add_option("--rate", simulate.rate_per_s, "at most this many events per second (0 = no limit)");
   simulate_cmd->add_option("--samples_file", simulate.samples_file,
                            "write one sample customer per furthest stage ('STAGE user_id' lines)");
+  simulate_cmd->add_option("--wait_s", simulate.wait_s,
+                           "then wait up to this long until journey has applied the sample customers' events");
   simulate_cmd->add_flag("--no_progress", no_progress, "no progress bar");
 
   // segments / offers / journeys share one shape: list, get ID, apply FILE, validate FILE, delete ID.

@@ -14,6 +14,38 @@
 #include "tools/simulator/journey_simulator.h"
 
 namespace journey::cli {
+namespace {
+
+// Ingest acknowledged everything; the journey service applies it asynchronously. Waits
+// (bounded) until each sample customer's last event shows in its journey, so the figures
+// printed next are complete. Samples sit on different partitions: a fair proxy for "done".
+void WaitUntilApplied(SuiteClients& clients, const GlobalOptions& g,
+                      const std::map<std::string, const sim::SimulatedCustomer*>& samples, int wait_s) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(wait_s);
+  size_t applied = 0;
+  while (absl::Now() < deadline) {
+    applied = 0;
+    for (const auto& [stage, c] : samples) {
+      state::v1::GetJourneyRequest request;
+      request.set_user_id(c->user_id);
+      state::v1::GetJourneyResponse response;
+      auto ctx = clients.Context();
+      if (!clients.journey().GetJourney(ctx.get(), request, &response).ok()) continue;
+      for (const auto& t : response.journey().touchpoints()) {
+        if (t.message_id() == c->last_message_id) {
+          ++applied;
+          break;
+        }
+      }
+    }
+    if (applied == samples.size()) return;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  std::fprintf(stderr, "journeyctl simulate: after %d s the journey service had applied the last events of %zu of %zu "
+               "sample customers; figures may still grow\n", wait_s, applied, samples.size());
+}
+
+}  // namespace
 
 int RunSimulate(const GlobalOptions& g, const SimulateOptions& o) {
   if (o.customers <= 0 || o.days <= 0) {
@@ -44,15 +76,17 @@ int RunSimulate(const GlobalOptions& g, const SimulateOptions& o) {
   bar.Finish(absl::StrCat(map::Count(summary.customers), " customers, ", map::Count(sink.tally().sent), " events"));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
 
-  // One sample customer per furthest stage, for "what would they see now?".
-  std::map<std::string, std::string> samples;
+  // One sample customer per furthest stage (logged in, so known by user id), for "what
+  // would they see now?".
+  std::map<std::string, const sim::SimulatedCustomer*> samples;
   for (const auto& c : summary.customers_list) {
-    if (!samples.count(c.last_stage) && !c.user_id.empty() && c.events > 3) samples[c.last_stage] = c.user_id;
+    if (!samples.count(c.last_stage) && c.identified && c.events > 3) samples[c.last_stage] = &c;
   }
   if (!o.samples_file.empty()) {
     std::ofstream out(o.samples_file);
-    for (const auto& [stage, user] : samples) out << stage << " " << user << "\n";
+    for (const auto& [stage, c] : samples) out << stage << " " << c->user_id << "\n";
   }
+  if (o.wait_s > 0) WaitUntilApplied(clients, g, samples, o.wait_s);
   const BatchTally& t = sink.tally();
   if (g.json) {
     std::printf("{\"customers\": %lld, \"events\": %lld, \"accepted\": %lld, \"duplicates\": %lld, \"rejected\": %lld, "

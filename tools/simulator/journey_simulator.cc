@@ -372,6 +372,9 @@ class CustomerJourney {
                   events_.end());
     customer_.events = static_cast<int>(events_.size());
     customer_.last_stage = FurthestStage(events_);
+    customer_.identified = false;
+    for (const auto& e : events_) customer_.identified |= e.type() == cv1::EVENT_TYPE_IDENTIFY;
+    customer_.last_message_id = events_.empty() ? "" : events_.back().message_id();
     return std::move(events_);
   }
 

@@ -38,6 +38,8 @@ struct SimulatedCustomer {
   std::string anonymous_id;
   Persona persona;
   std::string last_stage;  // the furthest stage its events lead to, by the default definition
+  bool identified = false;  // logged in (Identify sent): known by user_id, not only anonymous_id
+  std::string last_message_id;
   bool hit_friction = false;
   bool left_at_friction = false;
   int events = 0;

@@ -58,8 +58,12 @@ TEST(JourneySimulatorTest, EventsAreValidOrderedAndInsideTheRange) {
       EXPECT_GE(e.timestamp().seconds(), it->second) << e.message_id();
       it->second = e.timestamp().seconds();
     }
-    if (e.type() == cv1::EVENT_TYPE_TRACK) EXPECT_FALSE(e.name().empty());
-    if (e.has_sentiment_score()) EXPECT_NE(e.sentiment_scale(), cv1::SENTIMENT_SCALE_UNSPECIFIED) << e.name();
+    if (e.type() == cv1::EVENT_TYPE_TRACK) {
+      EXPECT_FALSE(e.name().empty());
+    }
+    if (e.has_sentiment_score()) {
+      EXPECT_NE(e.sentiment_scale(), cv1::SENTIMENT_SCALE_UNSPECIFIED) << e.name();
+    }
   }
 }
 
@@ -99,7 +103,9 @@ TEST(JourneySimulatorTest, PlantsTheCheckoutFriction) {
     if (e.has_sentiment_score() && e.channel() == cv1::CHANNEL_WEB) {
       ++rated;
       rating_sum += (e.sentiment_score() - 1) / 4;  // CSAT 1-5 -> [0, 1]
-      if (e.shipping() > 0) EXPECT_LE(e.sentiment_score(), 2);
+      if (e.shipping() > 0) {
+        EXPECT_LE(e.sentiment_score(), 2);
+      }
     }
   }
   EXPECT_EQ(surprised, summary.friction_hits);
