@@ -53,4 +53,32 @@ std::string Profile(absl::string_view workspace, absl::string_view user_id) {
   return absl::StrCat(kPrefix, ":", workspace, ":profile:", UserTag(user_id));
 }
 
+std::string ProfilePattern(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":profile:*");
+}
+
+std::string PersonaAlias(absl::string_view workspace, absl::string_view id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":persona:alias:", UserTag(id));
+}
+
+std::string ExternalId(absl::string_view workspace, absl::string_view external_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":persona:extid:", UserTag(external_id));
+}
+
+std::string Segments(absl::string_view workspace) { return absl::StrCat(kPrefix, ":", workspace, ":segments"); }
+
+std::string SegmentsVersion(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":segments:version");
+}
+
+std::string SegmentChanges(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes");
+}
+
+std::string SegmentChangeSeq(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes:seq");
+}
+
+std::string RfmModel(absl::string_view workspace) { return absl::StrCat(kPrefix, ":", workspace, ":rfm-model"); }
+
 }  // namespace journey::keys

@@ -50,7 +50,23 @@ inline constexpr absl::string_view kViewPersonaField = "persona";  // PersonaSna
 // --- Journey (private) ---
 
 // --- Persona (private) ---
+// Hash: field "p" = serialized persona.v1.ProfileRecord, field "rev" = write revision (CAS).
 std::string Profile(absl::string_view workspace, absl::string_view user_id);
+// SCAN pattern matching every profile key of a workspace.
+std::string ProfilePattern(absl::string_view workspace);
+// An id merged into another (anonymous id -> canonical user id), as persona saw the MERGE.
+std::string PersonaAlias(absl::string_view workspace, absl::string_view id);
+// CRM external id -> user id.
+std::string ExternalId(absl::string_view workspace, absl::string_view external_id);
+// Hash: segment id -> serialized persona.v1.SegmentDefinition.
+std::string Segments(absl::string_view workspace);
+// Counter bumped on every definition change, so consumers reload cheaply.
+std::string SegmentsVersion(absl::string_view workspace);
+// Stream of membership changes (fields "seq", "c" = serialized SegmentChange) and its sequence.
+std::string SegmentChanges(absl::string_view workspace);
+std::string SegmentChangeSeq(absl::string_view workspace);
+// Serialized RFM quintile boundaries of the population, recomputed on a schedule.
+std::string RfmModel(absl::string_view workspace);
 
 // --- Recommend (private) ---
 

@@ -4,7 +4,13 @@
 #include "common/config/service_config.h"
 #include "common/log/log.h"
 #include "common/server/service_runtime.h"
-#include "journey/persona/v1/persona.grpc.pb.h"
+#include "common/stream/partitioned_consumer.h"
+#include "common/time/clock.h"
+#include "services/persona/persona_logic.h"
+#include "services/persona/persona_service.h"
+#include "services/persona/profile_aggregator.h"
+#include "services/persona/profile_store.h"
+#include "services/persona/profile_stream_handler.h"
 
 int main(int argc, char** argv) {
   using namespace journey;
@@ -18,8 +24,18 @@ int main(int argc, char** argv) {
     log::Error("dependency unreachable", {{"error", std::string(up.message())}});
     return server::kExitDependency;
   }
-  // TODO(skeleton): replace with the real service.
-  journey::persona::v1::Persona::Service service;
+  storage::RedisClient* redis = (*runtime)->redis();
+  const Clock* clock = RealClock::Get();
+
+  persona::ProfileStore store(redis);
+  persona::ProfileAggregator aggregator;
+  persona::ProfileStreamHandler handler(&store, &aggregator, /*evaluator=*/nullptr, clock);
+  stream::PartitionedConsumer consumer(redis, &handler, {"persona", cfg.replica_id, cfg.partitions},
+                                       (*runtime)->metrics());
+  persona::PersonaLogic logic(&store, &aggregator, /*evaluator=*/nullptr, clock, {cfg.workspace});
+  persona::PersonaService service(&logic);
+
   (*runtime)->AddService(&service, "journey.persona.v1.Persona");
+  (*runtime)->AddWorker(&consumer);
   return (*runtime)->Run();
 }
