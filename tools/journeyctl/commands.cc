@@ -189,7 +189,7 @@ int RunDemo(const GlobalOptions& g, const DemoOptions& o) {
       event.set_product_id(step.product_id);
       event.set_order_id(step.order_id);
       event.set_revenue(step.revenue);
-      if (step.name == "Ad Clicked") event.set_channel(journey::common::v1::CHANNEL_ADS);
+      event.set_channel(step.name == "Ad Clicked" ? journey::common::v1::CHANNEL_ADS : journey::common::v1::CHANNEL_WEB);
       ingest::v1::TrackRequest request;
       *request.mutable_event() = event;
       ingest::v1::TrackResponse response;

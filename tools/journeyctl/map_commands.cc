@@ -122,6 +122,7 @@ int RunMap(const GlobalOptions& g, const MapOptions& o) {
             << map::FunnelTable(map.funnel(), render.quality) << "\n"
             << map::StageTable(map, render.quality) << "\nTop pain points:\n"
             << map::PainPointTable(map, o.top, render.quality);
+  if (const std::string top = map::TopPainPointSentence(map); !top.empty()) std::cout << "\n" << top << "\n";
   if (!o.html.empty()) std::cout << "\nJourney map written to " << o.html << " (open it in a browser)\n";
   if (!o.csv.empty()) std::cout << "Figures written to " << o.csv << "\n";
   return 0;

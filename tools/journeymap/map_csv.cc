@@ -104,7 +104,7 @@ std::string JourneyMapCsv(const sv1::JourneyMap& map, const sv1::JourneyMap* com
     const sv1::PainPoint& p = map.pain_points(i);
     const sv1::PainPoint* prev = comparison ? FindPainPoint(*comparison, p) : nullptr;
     const std::string ch = p.event_name().empty() ? "" : ChannelLabel(p.channel());
-    const std::string q = QualityName(SentimentQuality(p.samples(), rules));
+    const std::string q = QualityName(PainPointQuality(p, rules));
     auto add = [&](const char* metric, double v, double pv) {
       rows.push_back({"pain_point", p.stage(), "", ch, p.event_name(), metric, v,
                       prev ? std::optional<double>(pv) : std::nullopt, q});

@@ -100,10 +100,33 @@ std::string PainPointWhere(const sv1::PainPoint& p) {
   return absl::StrCat(p.stage(), " / ", p.event_name(), " (", ChannelLabel(p.channel()), ")");
 }
 
-const sv1::JourneyMap* ComparisonOf(const sv1::JourneyMap& map, const sv1::JourneyMap* explicit_comparison) {
-  if (explicit_comparison != nullptr) return explicit_comparison;
-  if (map.has_previous()) return &map.previous();
+bool IsEmpty(const sv1::JourneyMap& map) {
+  for (const auto& s : map.funnel().steps()) {
+    if (s.customers() > 0) return false;
+  }
+  for (const auto& s : map.stage_stats()) {
+    if (s.entered() > 0) return false;
+  }
+  return map.flows_size() == 0 && map.touchpoints_size() == 0;
+}
+
+const sv1::PainPoint* TopTouchpointPainPoint(const sv1::JourneyMap& map, const std::string& stage) {
+  for (const auto& p : map.pain_points()) {  // ranked: the first one is the biggest
+    if (p.stage() == stage && !p.event_name().empty()) return &p;
+  }
   return nullptr;
+}
+
+Quality PainPointQuality(const sv1::PainPoint& p, const QualityRules& rules) {
+  Quality q = CountQuality(std::max(p.customers_lost(), p.samples()), rules);
+  if (q == Quality::kMeasured && p.samples() > 0 && p.samples() < rules.min_sentiment_samples) q = Quality::kThin;
+  return q;
+}
+
+const sv1::JourneyMap* ComparisonOf(const sv1::JourneyMap& map, const sv1::JourneyMap* explicit_comparison) {
+  const sv1::JourneyMap* cmp = explicit_comparison;
+  if (cmp == nullptr && map.has_previous()) cmp = &map.previous();
+  return cmp != nullptr && !IsEmpty(*cmp) ? cmp : nullptr;
 }
 
 }  // namespace journey::map

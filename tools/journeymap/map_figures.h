@@ -58,7 +58,20 @@ const journey::state::v1::PainPoint* FindPainPoint(const journey::state::v1::Jou
 // "DECISION / Checkout Step Viewed (web)" or "DECISION (stage)".
 std::string PainPointWhere(const journey::state::v1::PainPoint& p);
 
+// True when the map counted no customer at all (e.g. a previous period before any data).
+bool IsEmpty(const journey::state::v1::JourneyMap& map);
+
+// The biggest touchpoint pain point within `stage` (null when none): drills a stage-level
+// pain point down to where in the stage customers leave.
+const journey::state::v1::PainPoint* TopTouchpointPainPoint(const journey::state::v1::JourneyMap& map,
+                                                            const std::string& stage);
+
+// How far to trust a pain point: by the customers lost, and thin when a sentiment rests on
+// fewer than min_sentiment_samples responses.
+Quality PainPointQuality(const journey::state::v1::PainPoint& p, const QualityRules& rules);
+
 // The comparison to draw: the explicit one, else the map's own previous period, else none.
+// An empty comparison (no customers) counts as none: deltas against zero say nothing.
 const journey::state::v1::JourneyMap* ComparisonOf(const journey::state::v1::JourneyMap& map,
                                                    const journey::state::v1::JourneyMap* explicit_comparison);
 

@@ -122,6 +122,9 @@ void AppendHeader(const sv1::JourneyMap& map, const sv1::JourneyMap* cmp, const 
   if (cmp != nullptr) {
     absl::StrAppend(out, "<p class=\"meta\" id=\"comparison\">Compared with the ", HtmlEscape(o.comparison_label), ": ",
                     HtmlEscape(RangeLabel(cmp->range())), " (deltas: &#9650; better, &#9660; worse)</p>\n");
+  } else if (map.has_previous()) {
+    absl::StrAppend(out, "<p class=\"meta\" id=\"comparison\">No comparison: the ", HtmlEscape(o.comparison_label), " (",
+                    HtmlEscape(RangeLabel(map.previous().range())), ") has no customers (missing).</p>\n");
   }
   const auto& steps = map.funnel().steps();
   std::string summary;
@@ -138,6 +141,16 @@ void AppendHeader(const sv1::JourneyMap& map, const sv1::JourneyMap* cmp, const 
     const auto& p = map.pain_points(0);
     absl::StrAppend(&summary, summary.empty() ? "" : ". ", "Top pain point: <b>", HtmlEscape(PainPointWhere(p)),
                     "</b>, ", Count(p.customers_lost()), " customers lost");
+    if (p.event_name().empty()) {
+      if (const sv1::PainPoint* t = TopTouchpointPainPoint(map, p.stage())) {
+        absl::StrAppend(&summary, "; within it, most at <b>", HtmlEscape(PainPointWhere(*t)), "</b> (",
+                        Count(t->customers_lost()), " lost",
+                        t->samples() > 0 ? absl::StrCat(", sentiment ", Sentiment(t->sentiment_mean(), t->samples()),
+                                                        " n=", Count(t->samples()))
+                                         : "",
+                        ")");
+      }
+    }
   }
   if (!summary.empty()) absl::StrAppend(out, "<p class=\"summary\" id=\"summary\">", summary, ".</p>\n");
   absl::StrAppend(out, "</header>\n");
@@ -375,7 +388,7 @@ void AppendPainPoints(const sv1::JourneyMap& map, const sv1::JourneyMap* cmp, co
   for (int i = 0; i < map.pain_points_size(); ++i) {
     const auto& p = map.pain_points(i);
     const sv1::PainPoint* prev = cmp ? FindPainPoint(*cmp, p) : nullptr;
-    const Quality q = SentimentQuality(p.samples(), o.quality);
+    const Quality q = PainPointQuality(p, o.quality);
     absl::StrAppend(out, "<tr class=\"pain-", i + 1, "\" data-stage=\"", HtmlEscape(p.stage()), "\" data-event=\"",
                     HtmlEscape(p.event_name()), "\"><td class=\"num\">", i + 1, "</td><td>", HtmlEscape(PainPointWhere(p)),
                     "</td><td class=\"num\">", absl::StrFormat("%.1f", p.score()),
@@ -384,7 +397,9 @@ void AppendPainPoints(const sv1::JourneyMap& map, const sv1::JourneyMap* cmp, co
                                     max_score > 0 ? p.score() / max_score * 100 : 0),
                     "</td><td class=\"num\">", absl::StrFormat("%.1f &#8211; %.1f", p.score_low(), p.score_high()),
                     "</td><td class=\"num\">", Count(p.customers_lost()), "</td><td class=\"num\">",
-                    Sentiment(p.sentiment_mean(), p.samples()), " (n=", Count(p.samples()), ")</td><td>", Badge(q),
+                    p.samples() > 0 ? absl::StrCat(Sentiment(p.sentiment_mean(), p.samples()), " (n=", Count(p.samples()), ")")
+                                    : std::string("no responses"),
+                    "</td><td>", Badge(q),
                     "</td><td>", HtmlEscape(p.reason()), "</td></tr>\n");
   }
   absl::StrAppend(out, "</table></section>\n");

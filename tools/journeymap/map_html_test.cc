@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "tools/journeymap/map_csv.h"
+#include "tools/journeymap/map_text.h"
 #include "tools/journeymap/testing/sample_map.h"
 
 namespace journey::map {
@@ -86,6 +87,38 @@ TEST(MapHtmlTest, EmbedsTheCsvWithThePreviousPeriod) {
   EXPECT_TRUE(absl::StrContains(html, "funnel,DECISION,,,,customers,410,328,measured"));
   EXPECT_TRUE(absl::StrContains(html, "&#9650; +200"));  // AWARENESS 1000 vs 800
   EXPECT_TRUE(absl::StrContains(html, "was 800, overall 100.0%"));
+}
+
+TEST(MapHtmlTest, IgnoresAnEmptyPreviousPeriod) {
+  auto map = SampleJourneyMap();
+  map.mutable_previous()->mutable_range()->mutable_from()->set_seconds(1763596800 - 7 * 86400);
+  const std::string html = RenderJourneyMapHtml(map, nullptr, RenderOptions{});
+  EXPECT_TRUE(absl::StrContains(html, "No comparison: the previous period (2025-11-13 00:00 UTC"));
+  EXPECT_FALSE(absl::StrContains(html, "&#9650; +1,000"));
+  EXPECT_FALSE(absl::StrContains(html, "was 0"));
+}
+
+TEST(MapHtmlTest, DrillsAStageLevelPainPointDownToItsTouchpoint) {
+  auto map = SampleJourneyMap();
+  map.mutable_pain_points()->SwapElements(0, 1);  // the DECISION stage first
+  const std::string html = RenderJourneyMapHtml(map, nullptr, RenderOptions{});
+  EXPECT_TRUE(absl::StrContains(html, "Top pain point: <b>DECISION (stage)</b>, 57 customers lost; within it, most at "
+                                      "<b>DECISION / Checkout Step Viewed (web)</b> (212 lost, sentiment 0.21 n=64)"));
+}
+
+TEST(MapTextTest, TablesAndTheTopPainPointSentence) {
+  auto map = SampleJourneyMap();
+  EXPECT_EQ(TopPainPointSentence(map),
+            "Top pain point: DECISION / Checkout Step Viewed (web), 212 lost, sentiment 0.21 (n=64).");
+  map.mutable_pain_points()->SwapElements(0, 1);
+  EXPECT_EQ(TopPainPointSentence(map),
+            "Top pain point: DECISION (stage), 57 lost, sentiment 0.21 (n=64); within it, most at DECISION / Checkout "
+            "Step Viewed (web), 212 lost, sentiment 0.21 (n=64).");
+  const std::string funnel = FunnelTable(map.funnel(), QualityRules{});
+  EXPECT_TRUE(absl::StrContains(funnel, "DECISION               410    64.1%    41.0%")) << funnel;
+  const std::string pains = PainPointTable(map, 2, QualityRules{});
+  EXPECT_TRUE(absl::StrContains(pains, "DECISION / Checkout Step Viewed (web)")) << pains;
+  EXPECT_FALSE(absl::StrContains(pains, "Support Ticket Closed")) << "limited to the top 2";
 }
 
 TEST(MapHtmlTest, EscapesNamesFromTheDefinition) {

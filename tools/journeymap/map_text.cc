@@ -32,12 +32,31 @@ std::string PainPointTable(const sv1::JourneyMap& map, int limit, const QualityR
     absl::StrAppend(&out, absl::StrFormat("%-3d %-52s %8.1f %15s %6s %12s  %s\n", i + 1, PainPointWhere(p), p.score(),
                                           absl::StrFormat("%.1f-%.1f", p.score_low(), p.score_high()),
                                           Count(p.customers_lost()),
-                                          absl::StrCat(Sentiment(p.sentiment_mean(), p.samples()), " (n=", p.samples(), ")"),
-                                          QualityName(SentimentQuality(p.samples(), rules))));
+                                          p.samples() > 0 ? absl::StrCat(Sentiment(p.sentiment_mean(), p.samples()),
+                                                                         " (n=", p.samples(), ")")
+                                                          : std::string("-"),
+                                          QualityName(PainPointQuality(p, rules))));
     if (!p.reason().empty()) absl::StrAppend(&out, "    ", p.reason(), "\n");
   }
   if (n == 0) absl::StrAppend(&out, "(no pain points in this range)\n");
   return out;
+}
+
+std::string TopPainPointSentence(const sv1::JourneyMap& map) {
+  if (map.pain_points_size() == 0) return "";
+  auto describe = [](const sv1::PainPoint& p) {
+    std::string s = absl::StrCat(PainPointWhere(p), ", ", Count(p.customers_lost()), " lost");
+    if (p.samples() > 0) absl::StrAppend(&s, ", sentiment ", Sentiment(p.sentiment_mean(), p.samples()), " (n=", p.samples(), ")");
+    return s;
+  };
+  const sv1::PainPoint& top = map.pain_points(0);
+  std::string out = absl::StrCat("Top pain point: ", describe(top));
+  if (top.event_name().empty()) {
+    if (const sv1::PainPoint* t = TopTouchpointPainPoint(map, top.stage())) {
+      absl::StrAppend(&out, "; within it, most at ", describe(*t));
+    }
+  }
+  return absl::StrCat(out, ".");
 }
 
 std::string StageTable(const sv1::JourneyMap& map, const QualityRules& rules) {

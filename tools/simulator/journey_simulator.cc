@@ -48,10 +48,10 @@ struct Behaviour {
 };
 
 const Behaviour& BehaviourOf(Persona p) {
-  static const Behaviour kBargain{0.30, 0.80, 0.55, 0.80, 0.75, 0.85, 0.25, 0.30, 0.20, cv1::CHANNEL_EMAIL, 0};
-  static const Behaviour kLoyal{0.20, 0.95, 0.80, 0.92, 0.35, 0.95, 0.45, 0.80, 0.65, cv1::CHANNEL_APP, 2};
-  static const Behaviour kWindow{0.35, 0.85, 0.18, 0.55, 0.70, 0.75, 0.15, 0.05, 0.25, cv1::CHANNEL_ADS, 2};
-  static const Behaviour kGift{0.15, 0.85, 0.60, 0.85, 0.55, 0.90, 0.35, 0.10, 0.15, cv1::CHANNEL_SOCIAL, 1};
+  static const Behaviour kBargain{0.30, 0.80, 0.55, 0.90, 0.75, 0.92, 0.25, 0.30, 0.20, cv1::CHANNEL_EMAIL, 0};
+  static const Behaviour kLoyal{0.20, 0.95, 0.80, 0.96, 0.35, 0.97, 0.45, 0.80, 0.65, cv1::CHANNEL_APP, 2};
+  static const Behaviour kWindow{0.35, 0.85, 0.18, 0.75, 0.70, 0.85, 0.15, 0.05, 0.25, cv1::CHANNEL_ADS, 2};
+  static const Behaviour kGift{0.15, 0.85, 0.60, 0.92, 0.55, 0.95, 0.35, 0.10, 0.15, cv1::CHANNEL_SOCIAL, 1};
   switch (p) {
     case Persona::kBargainHunter: return kBargain;
     case Persona::kLoyalRegular: return kLoyal;
@@ -271,7 +271,7 @@ class CustomerJourney {
     added.set_price(cart_price_);
     added.set_category(cart_category_);
     added.set_quantity(1);
-    if (Chance(0.12)) {
+    if (Chance(0.06)) {
       // Second thoughts: empties the cart and goes back to comparing (a back-step).
       cv1::Event& removed = Track("Product Removed", session_channel_, 3);
       removed.set_product_id(cart_product_);
@@ -374,7 +374,11 @@ class CustomerJourney {
     customer_.last_stage = FurthestStage(events_);
     customer_.identified = false;
     for (const auto& e : events_) customer_.identified |= e.type() == cv1::EVENT_TYPE_IDENTIFY;
-    customer_.last_message_id = events_.empty() ? "" : events_.back().message_id();
+    // The last event that becomes a touchpoint (an Identify only links ids).
+    customer_.last_message_id.clear();
+    for (const auto& e : events_) {
+      if (e.type() != cv1::EVENT_TYPE_IDENTIFY) customer_.last_message_id = e.message_id();
+    }
     return std::move(events_);
   }
 
