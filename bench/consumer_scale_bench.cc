@@ -2,7 +2,8 @@
 // Redis and on a 3-master cluster: starts the real binaries, appends N envelopes (realistic
 // e-commerce events over 16 partitions) and times until the group has no backlog.
 //   build/bench/consumer_scale_bench [--events=20000] [--services=journey,persona]
-// Prints one JSON line per (service, replicas, redis). Bounded: 120 s per run at most.
+//       [--redis=single,cluster] [--timeout_s=120]
+// Prints one JSON line per (service, replicas, redis). Bounded: --timeout_s per run.
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -68,7 +69,7 @@ struct Result {
   double seconds = 0;
 };
 
-Result Run(const std::string& service, int replicas, const std::string& url, int events) {
+Result Run(const std::string& service, int replicas, const std::string& url, int events, int timeout_s) {
   auto redis = journey::storage::CreateRedisClient(url, 2);
   if (!redis.ok()) return {};
   // Groups at the start of every stream, so the backlog counts every event from the start.
@@ -106,8 +107,9 @@ Result Run(const std::string& service, int replicas, const std::string& url, int
         auto backlog = lag.ReportOnce();
         return backlog.ok() && *backlog == 0;
       },
-      absl::Seconds(120), absl::Milliseconds(10));
+      absl::Seconds(timeout_s), absl::Milliseconds(10));
   result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!result.drained) std::fprintf(stderr, "%s did not drain; its log ends:\n%s\n", service.c_str(), procs[0]->LogTail(800).c_str());
   for (auto& p : procs) p->Stop();
   return result;
 }
@@ -117,24 +119,29 @@ Result Run(const std::string& service, int replicas, const std::string& url, int
 int main(int argc, char** argv) {
   int events = 20000;
   std::vector<std::string> services = {"journey", "persona"};
+  std::vector<std::string> redis_kinds = {"single", "cluster"};
+  int timeout_s = 120;
   for (int i = 1; i < argc; ++i) {
     absl::string_view a = argv[i];
     if (absl::ConsumePrefix(&a, "--events=")) (void)absl::SimpleAtoi(a, &events);
     else if (absl::ConsumePrefix(&a, "--services=")) services = absl::StrSplit(a, ',');
+    else if (absl::ConsumePrefix(&a, "--redis=")) redis_kinds = absl::StrSplit(a, ',');
+    else if (absl::ConsumePrefix(&a, "--timeout_s=")) (void)absl::SimpleAtoi(a, &timeout_s);
   }
   for (const std::string& service : services) {
-    for (bool cluster : {false, true}) {
+    for (const std::string& kind : redis_kinds) {
+      const bool cluster = kind == "cluster";
       for (int replicas : {1, 2}) {
         Result r;
         std::string redis_kind = cluster ? "cluster_3_masters" : "single";
         if (cluster) {
           journey::testing::RedisCluster c(3);
           if (!c.Start().ok()) return 2;
-          r = Run(service, replicas, c.url(), events);
+          r = Run(service, replicas, c.url(), events, timeout_s);
         } else {
           journey::testing::RedisServer s;
           if (!s.Start().ok()) return 2;
-          r = Run(service, replicas, s.url(), events);
+          r = Run(service, replicas, s.url(), events, timeout_s);
         }
         std::printf(
             "{\"bench\":\"consumer_scale\",\"service\":\"%s\",\"replicas\":%d,\"redis\":\"%s\",\"events\":%d,"
