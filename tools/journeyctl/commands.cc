@@ -239,9 +239,11 @@ int RunHealth(const GlobalOptions& g, int wait_s) {
     int serving = 0;
     std::vector<std::string> lines;
     for (const auto& [name, address] : services) {
-      bool ok = IsServing(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), "", 500);
+      auto channel = DialService(g.addresses, address);
+      bool ok = channel.ok() && IsServing(*channel, "", 500);
       serving += ok;
-      lines.push_back(absl::StrCat(name, " ", address, " ", ok ? "SERVING" : "NOT SERVING"));
+      lines.push_back(absl::StrCat(name, " ", address, " ", ok ? "SERVING" : "NOT SERVING",
+                                   channel.ok() ? "" : absl::StrCat(" (", channel.status().message(), ")")));
     }
     if (serving == static_cast<int>(services.size()) || absl::Now() >= deadline) {
       for (const auto& line : lines) std::printf("%s\n", line.c_str());

@@ -36,6 +36,14 @@ int main(int argc, char** argv) {
   app.add_option("--recommend", g.addresses.recommend, "recommend address (env JOURNEY_RECOMMEND_ADDR)");
   app.add_option("--api_key", g.addresses.api_key, "API key (env JOURNEY_API_KEY)");
   app.add_option("--timeout_ms", g.addresses.timeout_ms, "deadline of each call");
+  g.addresses.tls = EnvOr("JOURNEY_TLS", "") == "1" || EnvOr("JOURNEY_TLS", "") == "true";
+  g.addresses.ca_file = EnvOr("JOURNEY_CA_FILE", "");
+  g.addresses.cert_file = EnvOr("JOURNEY_CERT_FILE", "");
+  g.addresses.key_file = EnvOr("JOURNEY_KEY_FILE", "");
+  app.add_flag("--tls", g.addresses.tls, "TLS to every service (env JOURNEY_TLS=1)");
+  app.add_option("--ca_file", g.addresses.ca_file, "PEM roots that verify the services (env JOURNEY_CA_FILE)");
+  app.add_option("--cert_file", g.addresses.cert_file, "client certificate PEM for mTLS (env JOURNEY_CERT_FILE)");
+  app.add_option("--key_file", g.addresses.key_file, "client key PEM for mTLS (env JOURNEY_KEY_FILE)");
   app.add_flag("--json", g.json, "print JSON for scripts instead of tables");
 
   SendOptions send;

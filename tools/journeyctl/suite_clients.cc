@@ -1,25 +1,58 @@
 #include "tools/journeyctl/suite_clients.h"
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace journey::cli {
 namespace {
 
-std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
-  grpc::ChannelArguments args;
-  // dns:/// targets with several addresses spread calls over replicas.
-  args.SetLoadBalancingPolicyName("round_robin");
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+absl::StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, " '", path, "' cannot be read"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace
 
-SuiteClients::SuiteClients(const SuiteAddresses& addresses)
-    : addresses_(addresses),
-      ingest_(ingest::v1::Ingest::NewStub(Dial(addresses.ingest))),
-      journey_(state::v1::Journey::NewStub(Dial(addresses.journey))),
-      persona_(persona::v1::Persona::NewStub(Dial(addresses.persona))),
-      recommend_(recommend::v1::Recommend::NewStub(Dial(addresses.recommend))) {}
+absl::StatusOr<std::shared_ptr<grpc::Channel>> DialService(const SuiteAddresses& addresses, const std::string& address) {
+  grpc::ChannelArguments args;
+  // dns:/// targets with several addresses spread calls over replicas.
+  args.SetLoadBalancingPolicyName("round_robin");
+  if (!addresses.tls) return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  grpc::SslCredentialsOptions ssl;
+  auto ca = ReadPem("ca_file", addresses.ca_file);
+  if (!ca.ok()) return ca.status();
+  auto cert = ReadPem("cert_file", addresses.cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem("key_file", addresses.key_file);
+  if (!key.ok()) return key.status();
+  ssl.pem_root_certs = *ca;
+  ssl.pem_cert_chain = *cert;
+  ssl.pem_private_key = *key;
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
+}
+
+SuiteClients::SuiteClients(const SuiteAddresses& addresses) : addresses_(addresses) {
+  bool reported = false;
+  auto dial = [&](const std::string& address) {
+    auto channel = DialService(addresses, address);
+    if (channel.ok()) return *channel;
+    if (!reported) std::fprintf(stderr, "journeyctl: %s\n", std::string(channel.status().message()).c_str());
+    reported = true;
+    // Calls on a channel to nowhere fail as UNAVAILABLE, after the message above.
+    return grpc::CreateChannel("unix:/nonexistent", grpc::InsecureChannelCredentials());
+  };
+  ingest_ = ingest::v1::Ingest::NewStub(dial(addresses.ingest));
+  journey_ = state::v1::Journey::NewStub(dial(addresses.journey));
+  persona_ = persona::v1::Persona::NewStub(dial(addresses.persona));
+  recommend_ = recommend::v1::Recommend::NewStub(dial(addresses.recommend));
+}
 
 std::unique_ptr<grpc::ClientContext> SuiteClients::Context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -31,7 +64,8 @@ std::unique_ptr<grpc::ClientContext> SuiteClients::Context() const {
 std::string Explain(const grpc::Status& status, const std::string& service, const std::string& address) {
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      return absl::StrCat(service, " at ", address, " is unreachable (is it running?): ", status.error_message());
+      return absl::StrCat(service, " at ", address, " is unreachable (is it running? TLS on both sides or on "
+                          "neither?): ", status.error_message());
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return absl::StrCat(service, " at ", address, " did not answer in time");
     case grpc::StatusCode::UNAUTHENTICATED:

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 #include "journey/ingest/v1/ingest.grpc.pb.h"
 #include "journey/persona/v1/persona.grpc.pb.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
@@ -22,10 +24,18 @@ struct SuiteAddresses {
   std::string recommend = "127.0.0.1:50054";
   std::string api_key;
   int timeout_ms = 5000;
+  // TLS: on with --tls (JOURNEY_TLS=1); ca_file verifies the server (default: system roots);
+  // cert_file + key_file present a client certificate (mTLS).
+  bool tls = false;
+  std::string ca_file, cert_file, key_file;
 };
+
+// A channel to `address` with the TLS settings of `addresses` (plaintext unless tls).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> DialService(const SuiteAddresses& addresses, const std::string& address);
 
 class SuiteClients {
  public:
+  // A TLS file that cannot be read is reported on stderr once and the channel fails its calls.
   explicit SuiteClients(const SuiteAddresses& addresses);
 
   ingest::v1::Ingest::Stub& ingest() { return *ingest_; }
