@@ -121,7 +121,7 @@ void AppendHeader(const sv1::JourneyMap& map, const sv1::JourneyMap* cmp, const 
                   map.definition_version(), "</p>\n");
   if (cmp != nullptr) {
     absl::StrAppend(out, "<p class=\"meta\" id=\"comparison\">Compared with the ", HtmlEscape(o.comparison_label), ": ",
-                    HtmlEscape(RangeLabel(cmp->range())), " (deltas: &#9650; better, &#9660; worse)</p>\n");
+                    HtmlEscape(RangeLabel(cmp->range())), " (deltas: &#9650; up, &#9660; down; green is better, red is worse)</p>\n");
   } else if (map.has_previous()) {
     absl::StrAppend(out, "<p class=\"meta\" id=\"comparison\">No comparison: the ", HtmlEscape(o.comparison_label), " (",
                     HtmlEscape(RangeLabel(map.previous().range())), ") has no customers (missing).</p>\n");
