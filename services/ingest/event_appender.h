@@ -1,0 +1,51 @@
+// The append: each envelope goes into its stream partition together with its dedup
+// marker, atomically, by a Lua script: SET dedup NX EX <window>, and only if that set,
+// XADD ... MAXLEN ~ <n>. The dedup key lives in the partition's slot (keys::Dedup), so the
+// script is single-slot and works on Redis Cluster. A whole batch is one pipelined round
+// trip: one EVALSHA per run of consecutive envelopes for the same partition.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/storage/redis_client.h"
+#include "services/ingest/ingest_options.h"
+
+namespace journey::ingest {
+
+struct AppendItem {
+  uint32_t partition = 0;
+  std::string dedup_id;  // message id (plus a suffix for derived envelopes such as MERGE)
+  std::string payload;   // serialized EventEnvelope
+};
+
+struct AppendResult {
+  bool duplicate = false;
+  std::string stream_id;  // empty for duplicates
+};
+
+class EventAppender {
+ public:
+  EventAppender(storage::RedisClient* redis, AppendOptions options);
+
+  // Appends in order (per partition, the stream order is the order of `items`).
+  // Unavailable when Redis cannot be reached: nothing is acknowledged then, and a retry
+  // is safe because of the dedup markers.
+  absl::StatusOr<std::vector<AppendResult>> Append(const std::vector<AppendItem>& items);
+
+  // Max envelopes per script call, so one call never blocks Redis for long.
+  static constexpr size_t kMaxPerScript = 128;
+
+ private:
+  absl::StatusOr<std::vector<storage::RedisReply>> RunScripts(std::vector<storage::RedisCommand>& cmds);
+
+  storage::RedisClient* redis_;
+  AppendOptions options_;
+  std::mutex mu_;
+  std::string script_sha_;  // guarded by mu_
+};
+
+}  // namespace journey::ingest

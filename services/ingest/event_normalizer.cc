@@ -1,0 +1,52 @@
+#include "services/ingest/event_normalizer.h"
+
+#include <string>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "services/ingest/channel_inference.h"
+#include "services/ingest/property_promotion.h"
+
+namespace journey::ingest {
+namespace {
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  int64_t s = ns / 1'000'000'000;
+  int64_t n = ns % 1'000'000'000;
+  if (n < 0) {
+    n += 1'000'000'000;
+    --s;
+  }
+  out->set_seconds(s);
+  out->set_nanos(static_cast<int32_t>(n));
+}
+
+}  // namespace
+
+std::string NewMessageId() {
+  thread_local absl::BitGen gen;
+  return absl::StrFormat("srv-%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+}
+
+std::optional<FieldError> NormalizeEvent(journey::common::v1::Event* event, absl::Time received_at) {
+  ToProto(received_at, event->mutable_received_at());
+  if (event->message_id().empty()) event->set_message_id(NewMessageId());
+  if (!event->has_timestamp()) {
+    ToProto(received_at, event->mutable_timestamp());
+  } else if (event->has_sent_at()) {
+    const absl::Duration skew = FromProto(event->sent_at()) - received_at;
+    ToProto(FromProto(event->timestamp()) - skew, event->mutable_timestamp());
+  }
+  if (auto err = PromoteProperties(event)) return err;
+  if (!event->currency().empty()) absl::AsciiStrToUpper(event->mutable_currency());
+  if (event->channel() == journey::common::v1::CHANNEL_UNSPECIFIED) event->set_channel(InferChannel(*event));
+  return std::nullopt;
+}
+
+}  // namespace journey::ingest

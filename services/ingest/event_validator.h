@@ -1,0 +1,34 @@
+// Every rule an event must pass before it is appended, each failure naming the field.
+// Runs on a normalized event (see event_normalizer.h), so defaults are already filled in.
+#pragma once
+
+#include <optional>
+
+#include "absl/time/time.h"
+#include "journey/common/v1/common.pb.h"
+#include "services/ingest/field_error.h"
+#include "services/ingest/ingest_options.h"
+
+namespace journey::ingest {
+
+class EventValidator {
+ public:
+  explicit EventValidator(IngestLimits limits) : limits_(std::move(limits)) {}
+
+  // The first rule the event breaks, or nullopt when it is acceptable. `now` bounds the
+  // timestamp (limits.max_future, limits.max_age).
+  std::optional<FieldError> Validate(const journey::common::v1::Event& event, absl::Time now) const;
+
+  const IngestLimits& limits() const { return limits_; }
+
+ private:
+  std::optional<FieldError> CheckIds(const journey::common::v1::Event& event) const;
+  std::optional<FieldError> CheckStrings(const google::protobuf::Message& message, const std::string& path) const;
+  std::optional<FieldError> CheckAmounts(const journey::common::v1::Event& event) const;
+  std::optional<FieldError> CheckTimestamp(const journey::common::v1::Event& event, absl::Time now) const;
+  size_t MaxBytes(const std::string& path, const std::string& field) const;
+
+  IngestLimits limits_;
+};
+
+}  // namespace journey::ingest
