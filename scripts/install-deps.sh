@@ -5,7 +5,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libhiredis-dev redis-server redis-tools libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev
   libyaml-cpp-dev
   nlohmann-json3-dev
   libcli11-dev

@@ -57,6 +57,19 @@ absl::StatusOr<std::vector<storage::RedisReply>> EventAppender::RunScripts(
   return absl::UnavailableError("append script could not be loaded");
 }
 
+absl::StatusOr<std::vector<bool>> EventAppender::AppendedBefore(
+    const std::vector<std::pair<uint32_t, std::string>>& markers) {
+  std::vector<bool> out(markers.size(), false);
+  if (markers.empty()) return out;
+  std::vector<storage::RedisCommand> cmds;
+  cmds.reserve(markers.size());
+  for (const auto& [partition, id] : markers) cmds.push_back({"EXISTS", keys::Dedup(options_.workspace, partition, id)});
+  auto replies = redis_->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < markers.size(); ++i) out[i] = (*replies)[i].integer > 0;
+  return out;
+}
+
 absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vector<AppendItem>& items) {
   std::vector<AppendResult> out(items.size());
   if (items.empty()) return out;

@@ -36,6 +36,11 @@ class EventAppender {
   // is safe because of the dedup markers.
   absl::StatusOr<std::vector<AppendResult>> Append(const std::vector<AppendItem>& items);
 
+  // Whether each (partition, dedup id) marker exists: one pipelined round trip. Used when
+  // an event now resolves to another partition than on an earlier attempt (its anonymous
+  // id was linked in between), so the marker of that attempt is found where it was set.
+  absl::StatusOr<std::vector<bool>> AppendedBefore(const std::vector<std::pair<uint32_t, std::string>>& markers);
+
   // Max envelopes per script call, so one call never blocks Redis for long.
   static constexpr size_t kMaxPerScript = 128;
 

@@ -113,6 +113,27 @@ absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(const std::vector<Eve
   return r;
 }
 
+absl::StatusOr<std::vector<bool>> IngestLogic::AppendedBefore(const std::vector<Event>& events,
+                                                             const std::vector<size_t>& valid,
+                                                             const std::vector<std::string>& canonical) {
+  // A retry of an anonymous event first sent before its id was linked now resolves to the
+  // user's partition, while the first attempt's dedup marker sits in the anonymous id's
+  // partition: look there (one round trip, only for events that resolve elsewhere).
+  std::vector<bool> seen(events.size(), false);
+  std::vector<std::pair<uint32_t, std::string>> markers;
+  std::vector<size_t> probed;
+  for (size_t i : valid) {
+    const std::string& primary = PrimaryId(events[i]);
+    if (canonical[i] == primary) continue;
+    markers.emplace_back(keys::PartitionOf(primary, append_.partitions), events[i].message_id());
+    probed.push_back(i);
+  }
+  auto found = appender_.AppendedBefore(markers);
+  if (!found.ok()) return found.status();
+  for (size_t k = 0; k < probed.size(); ++k) seen[probed[k]] = (*found)[k];
+  return seen;
+}
+
 absl::Status IngestLogic::CheckLag(const Resolved& r, const std::vector<size_t>& valid) const {
   if (deps_.lag_gate == nullptr) return absl::OkStatus();
   for (size_t i : valid) {
@@ -150,10 +171,13 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
   auto resolved = Resolve(events, valid);
   if (!resolved.ok()) return resolved.status();
 
-  // Round trip 3: the appends. A MERGE goes to the partition of the id it merges, after
+  auto seen = AppendedBefore(events, valid, resolved->canonical);
+  if (!seen.ok()) return seen.status();
+
+  // Last round trip: the appends. A MERGE goes to the partition of the id it merges, after
   // that id's earlier events of this call (the appender keeps per-partition order).
   std::vector<AppendItem> items;
-  std::vector<size_t> item_of(events.size());
+  std::vector<size_t> item_of(events.size(), SIZE_MAX);
   items.reserve(valid.size());
   EventEnvelope env;
   SetTime(now, env.mutable_ingested_at());
@@ -176,6 +200,7 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
       merge.payload = env.SerializeAsString();
       items.push_back(std::move(merge));
     }
+    if ((*seen)[i]) continue;  // appended by an earlier attempt, in another partition
     AppendItem item;
     item.partition = keys::PartitionOf(canonical, append_.partitions);
     item.dedup_id = e.message_id();
@@ -195,10 +220,13 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
 
   int duplicates = 0;
   for (size_t i : valid) {
-    const AppendResult& res = (*appended)[item_of[i]];
-    out[i].stream_id = res.stream_id;
-    out[i].duplicate = res.duplicate;
-    duplicates += res.duplicate ? 1 : 0;
+    if (item_of[i] == SIZE_MAX) {
+      out[i].duplicate = true;
+    } else {
+      out[i].stream_id = (*appended)[item_of[i]].stream_id;
+      out[i].duplicate = (*appended)[item_of[i]].duplicate;
+    }
+    duplicates += out[i].duplicate ? 1 : 0;
   }
   deps_.metrics->Accepted(static_cast<int>(valid.size()));
   deps_.metrics->Deduplicated(duplicates);

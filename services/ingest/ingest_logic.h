@@ -1,7 +1,8 @@
 // The front door's domain logic, without transport: normalize and validate each event,
 // resolve its canonical user (identity stitching), refuse when consumers lag behind, and
 // append it with its dedup marker. A call of any size costs a constant number of pipelined
-// Redis round trips: alias lookups, new links (only when the call links ids), appends.
+// Redis round trips: alias lookups, new links (only when the call links ids), dedup probes
+// (only for events that resolve through a link), appends.
 #pragma once
 
 #include <optional>
@@ -59,6 +60,9 @@ class IngestLogic {
   };
   absl::StatusOr<Resolved> Resolve(const std::vector<journey::common::v1::Event>& events,
                                    const std::vector<size_t>& valid);
+  absl::StatusOr<std::vector<bool>> AppendedBefore(const std::vector<journey::common::v1::Event>& events,
+                                                  const std::vector<size_t>& valid,
+                                                  const std::vector<std::string>& canonical);
   absl::Status CheckLag(const Resolved& resolved, const std::vector<size_t>& valid) const;
 
   IngestDeps deps_;

@@ -1,0 +1,162 @@
+// The Segment-compatible HTTP API of the journey-ingest binary, driven by libcurl with
+// Segment-shaped JSON: batches, retries, validation answers, limits, Redis down.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "journey/common/v1/common.pb.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/service_process.h"
+
+namespace journey::ingest {
+namespace {
+
+using json = nlohmann::json;
+
+struct Response {
+  long status = 0;
+  std::string body;
+};
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+class SegmentHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start().ok());
+    ingest_ = std::make_unique<journey::testing::ServiceProcess>("ingest", redis_.url(),
+                                                                 std::map<std::string, std::string>{{"partitions", "4"}});
+    ASSERT_TRUE(ingest_->Start().ok()) << ingest_->LogTail();
+    redis_client_ = std::move(*storage::HiredisClient::FromUrl(redis_.url(), 1));
+  }
+  void TearDown() override {
+    if (ingest_) {
+      EXPECT_EQ(ingest_->Stop(), 0) << ingest_->LogTail();
+    }
+  }
+
+  Response Post(const std::string& path, const std::string& body) {
+    CURL* curl = curl_easy_init();
+    Response r;
+    const std::string url = "http://127.0.0.1:" + std::to_string(ingest_->http_port()) + path;
+    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_USERPWD, "dev:");  // the write key as HTTP Basic user
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return r;
+  }
+
+  // Envelopes for `uid` across all partitions, in stream order per partition.
+  std::vector<journey::common::v1::EventEnvelope> EnvelopesOf(const std::string& uid) {
+    std::vector<journey::common::v1::EventEnvelope> out;
+    for (int p = 0; p < 4; ++p) {
+      auto reply = redis_client_->Command({"XRANGE", keys::EventStream(p), "-", "+"});
+      if (!reply.ok()) continue;
+      for (const auto& entry : reply->elements) {
+        journey::common::v1::EventEnvelope env;
+        env.ParseFromString(entry.elements[1].elements[1].str);
+        if (env.canonical_user_id() == uid) out.push_back(env);
+      }
+    }
+    return out;
+  }
+
+  journey::testing::RedisServer redis_;
+  std::unique_ptr<journey::testing::ServiceProcess> ingest_;
+  std::unique_ptr<storage::HiredisClient> redis_client_;
+};
+
+TEST_F(SegmentHttpTest, ABatchFromAnSdkLandsOnceAndStitchesTheVisitor) {
+  const json batch = json::parse(R"({"batch": [
+    {"type": "page", "messageId": "h1", "anonymousId": "anon-h", "name": "Home", "timestamp": "2026-11-01T10:00:00Z"},
+    {"type": "track", "messageId": "h2", "anonymousId": "anon-h", "event": "Product Viewed",
+     "timestamp": "2026-11-01T10:00:10Z", "properties": {"product_id": "p-9", "price": 19.99}},
+    {"type": "identify", "messageId": "h3", "anonymousId": "anon-h", "userId": "user-h", "timestamp": "2026-11-01T10:00:20Z",
+     "traits": {"plan": "gold"}},
+    {"type": "track", "messageId": "h4", "anonymousId": "anon-h", "event": "Order Completed", "timestamp": "2026-11-01T10:00:30Z",
+     "properties": {"order_id": "o-1", "revenue": 19.99, "products": [{"product_id": "p-9", "price": 19.99, "quantity": 1}]}}],
+    "sentAt": "2026-11-01T10:00:31Z"})");
+  Response first = Post("/v1/batch", batch.dump());
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["accepted"], 4);
+  Response retry = Post("/v1/batch", batch.dump());
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(json::parse(retry.body)["duplicates"], 4);
+
+  auto user = EnvelopesOf("user-h");
+  ASSERT_EQ(user.size(), 3u);  // MERGE, identify, order: each once despite the retry
+  int merges = 0;
+  for (const auto& e : user) merges += e.kind() == journey::common::v1::ENVELOPE_KIND_MERGE ? 1 : 0;
+  EXPECT_EQ(merges, 1);
+  const auto& order = user.back().event();
+  EXPECT_EQ(order.name(), "Order Completed");
+  EXPECT_EQ(order.order_id(), "o-1");
+  EXPECT_DOUBLE_EQ(order.revenue(), 19.99);
+  ASSERT_EQ(order.products_size(), 1);
+  EXPECT_EQ(EnvelopesOf("anon-h").size(), 2u);  // page and view, before the login
+}
+
+TEST_F(SegmentHttpTest, BadInputIs400NamingTheField) {
+  Response r = Post("/v1/track", "{not json");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("body"), std::string::npos);
+  r = Post("/v1/track", R"({"messageId": "x1", "event": "Product Viewed"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "userId") << r.body;
+  r = Post("/v1/track", R"({"userId": "u"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "event") << r.body;
+  r = Post("/v1/track", R"({"userId": "u", "event": "Product Viewed", "properties": {"price": -5}})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "properties.price") << r.body;
+  r = Post("/v1/track", R"({"userId": "u", "event": "Order Completed", "properties": {"currency": "ZZZ"}})");
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "properties.currency") << r.body;
+  r = Post("/v1/nothing", "{}");
+  EXPECT_EQ(r.status, 404);
+}
+
+TEST_F(SegmentHttpTest, OversizedEventIs413) {
+  json big{{"userId", "u"}, {"event", std::string(40000, 'x')}};
+  EXPECT_EQ(Post("/v1/track", big.dump()).status, 413);
+  json huge_batch{{"batch", json::array()}};
+  for (int i = 0; i < 600; ++i) huge_batch["batch"].push_back({{"type", "track"}, {"userId", "u"}, {"event", "x"}});
+  EXPECT_EQ(Post("/v1/batch", huge_batch.dump()).status, 413);
+}
+
+TEST_F(SegmentHttpTest, APartialBatchListsTheRejectedItems) {
+  Response r = Post("/v1/batch", R"({"batch": [
+    {"type": "track", "userId": "u-p", "event": "Product Viewed"},
+    {"type": "track", "event": "Product Viewed"},
+    {"type": "bogus", "userId": "u-p"},
+    {"type": "track", "userId": "u-p", "event": "Product Added", "properties": {"quantity": -1}}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json reply = json::parse(r.body);
+  EXPECT_EQ(reply["accepted"], 1);
+  ASSERT_EQ(reply["rejected"].size(), 3u);
+  EXPECT_EQ(reply["rejected"][0]["index"], 1);
+  EXPECT_EQ(reply["rejected"][0]["field"], "userId");
+  EXPECT_EQ(reply["rejected"][1]["field"], "type");
+  EXPECT_EQ(reply["rejected"][2]["field"], "properties.quantity");
+}
+
+TEST_F(SegmentHttpTest, RedisDownIs503) {
+  redis_.Stop();
+  EXPECT_EQ(Post("/v1/track", R"({"userId": "u", "event": "Product Viewed"})").status, 503);
+}
+
+}  // namespace
+}  // namespace journey::ingest
