@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
+#include <thread>
 
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
@@ -214,6 +216,61 @@ TEST_F(IngestLogicTest, RedisDownIsUnavailableAndNothingIsAcknowledged) {
     return last.ok();
   })) << last;
   EXPECT_EQ(Stream("u1").size(), 1u);
+}
+
+TEST(IngestRestart, NoAcknowledgedEventIsLostWhenRedisRestartsDuringASteadyStream) {
+  journey::testing::RedisServer::Options durable;
+  durable.append_only = true;  // appendfsync always: what production must run for this guarantee
+  journey::testing::RedisServer redis(durable);
+  ASSERT_TRUE(redis.Start().ok());
+  storage::HiredisOptions o;
+  o.endpoint.port = redis.port();
+  o.command_timeout = absl::Milliseconds(300);
+  o.max_backoff = absl::Milliseconds(50);
+  auto client = std::move(*storage::HiredisClient::Create(o));
+  AppendOptions append;
+  append.partitions = 4;
+  IngestLogic logic({client.get(), RealClock::Get(), nullptr, nullptr}, IngestLimits{}, append);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> acked{0}, failed{0};
+  std::vector<std::string> acked_ids;
+  std::thread sender([&] {
+    for (int i = 0; !stop; ++i) {
+      Event e;
+      e.set_type(journey::common::v1::EVENT_TYPE_TRACK);
+      e.set_message_id("steady-" + std::to_string(i));
+      e.set_user_id("u" + std::to_string(i % 13));
+      e.set_name("Product Viewed");
+      auto out = logic.Ingest({e});
+      if (out.ok() && !(*out)[0].error) {
+        acked_ids.push_back(e.message_id());
+        ++acked;
+      } else {
+        ++failed;
+      }
+    }
+  });
+  ASSERT_TRUE(journey::testing::PollUntil([&] { return acked >= 200; }));
+  ASSERT_TRUE(redis.Restart().ok());
+  const int before = acked;
+  ASSERT_TRUE(journey::testing::PollUntil([&] { return acked >= before + 200; }, absl::Seconds(10)));
+  stop = true;
+  sender.join();
+
+  std::set<std::string> stored;
+  for (int p = 0; p < 4; ++p) {
+    auto reply = client->Command({"XRANGE", keys::EventStream(p), "-", "+"});
+    ASSERT_TRUE(reply.ok());
+    for (const auto& entry : reply->elements) {
+      EventEnvelope env;
+      env.ParseFromString(entry.elements[1].elements[1].str);
+      stored.insert(env.event().message_id());
+    }
+  }
+  int missing = 0;
+  for (const auto& id : acked_ids) missing += stored.count(id) ? 0 : 1;
+  EXPECT_EQ(missing, 0) << "of " << acked_ids.size() << " acknowledged (" << failed << " calls failed while Redis was down)";
 }
 
 TEST_F(IngestLogicTest, LaggingConsumersTurnIntoResourceExhausted) {
