@@ -72,11 +72,15 @@ std::string SegmentsVersion(absl::string_view workspace) {
 }
 
 std::string SegmentChanges(absl::string_view workspace) {
-  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes");
+  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes:{sc:", EscapeId(workspace), "}");
 }
 
 std::string SegmentChangeSeq(absl::string_view workspace) {
-  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes:seq");
+  return absl::StrCat(kPrefix, ":", workspace, ":segment-changes-seq:{sc:", EscapeId(workspace), "}");
+}
+
+std::string PersonaSchedulerLease(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":persona:scheduler-lease");
 }
 
 std::string RfmModel(absl::string_view workspace) { return absl::StrCat(kPrefix, ":", workspace, ":rfm-model"); }

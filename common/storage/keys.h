@@ -62,9 +62,12 @@ std::string ExternalId(absl::string_view workspace, absl::string_view external_i
 std::string Segments(absl::string_view workspace);
 // Counter bumped on every definition change, so consumers reload cheaply.
 std::string SegmentsVersion(absl::string_view workspace);
-// Stream of membership changes (fields "seq", "c" = serialized SegmentChange) and its sequence.
+// Stream of membership changes (fields "seq", "c" = serialized SegmentChange) and its sequence;
+// both under the workspace's change tag so one script appends with the sequence.
 std::string SegmentChanges(absl::string_view workspace);
 std::string SegmentChangeSeq(absl::string_view workspace);
+// One replica at a time runs the scheduled re-evaluation.
+std::string PersonaSchedulerLease(absl::string_view workspace);
 // Serialized RFM quintile boundaries of the population, recomputed on a schedule.
 std::string RfmModel(absl::string_view workspace);
 

@@ -1,20 +1,54 @@
 // journey-persona: wiring only. Parse flags, build dependencies, serve, drain on SIGTERM.
 #include <cstdio>
 
+#include "absl/flags/flag.h"
 #include "common/config/service_config.h"
 #include "common/log/log.h"
 #include "common/server/service_runtime.h"
 #include "common/stream/partitioned_consumer.h"
 #include "common/time/clock.h"
+#include "services/persona/crm_sync.h"
+#include "services/persona/membership_engine.h"
+#include "services/persona/membership_scheduler.h"
 #include "services/persona/persona_logic.h"
 #include "services/persona/persona_service.h"
 #include "services/persona/profile_aggregator.h"
 #include "services/persona/profile_store.h"
 #include "services/persona/profile_stream_handler.h"
+#include "services/persona/segment_catalog.h"
+#include "services/persona/segment_files.h"
+
+ABSL_FLAG(int, persona_reevaluate_interval_s, 60,
+          "Seconds between scheduled RFM recomputations and time-based segment re-evaluations");
+
+namespace {
+
+// A worker that ends open watch streams first when the runtime drains.
+class WatchCloser final : public journey::server::BackgroundWorker {
+ public:
+  explicit WatchCloser(journey::persona::PersonaService* service) : service_(service) {}
+  void Start() override {}
+  void Stop() override { service_->Shutdown(); }
+
+ private:
+  journey::persona::PersonaService* service_;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace journey;
   config::ServiceConfig cfg = config::ParseServiceFlags(argc, argv, {"persona", 50053, 9093});
+  const int reevaluate_s = absl::GetFlag(FLAGS_persona_reevaluate_interval_s);
+  if (reevaluate_s < 1) {
+    std::fprintf(stderr, "configuration error: --persona_reevaluate_interval_s: %d must be >= 1\n", reevaluate_s);
+    return server::kExitConfig;
+  }
+  auto definitions = persona::LoadSegmentDirectory(cfg.config_dir);
+  if (!definitions.ok()) {
+    std::fprintf(stderr, "configuration error: --config_dir: %s\n", std::string(definitions.status().message()).c_str());
+    return server::kExitConfig;
+  }
   auto runtime = server::ServiceRuntime::Create(cfg);
   if (!runtime.ok()) {
     std::fprintf(stderr, "configuration error: %s\n", std::string(runtime.status().message()).c_str());
@@ -27,15 +61,35 @@ int main(int argc, char** argv) {
   storage::RedisClient* redis = (*runtime)->redis();
   const Clock* clock = RealClock::Get();
 
+  persona::SegmentCatalog catalog(redis, clock);
+  for (const auto& d : *definitions) {
+    if (auto v = catalog.Apply(cfg.workspace, d); !v.ok()) {
+      if (absl::IsInvalidArgument(v.status())) {
+        std::fprintf(stderr, "configuration error: --config_dir: segment %s: %s\n", d.id().c_str(),
+                     std::string(v.status().message()).c_str());
+        return server::kExitConfig;
+      }
+      log::Error("dependency unreachable", {{"error", std::string(v.status().message())}});
+      return server::kExitDependency;
+    }
+  }
   persona::ProfileStore store(redis);
   persona::ProfileAggregator aggregator;
-  persona::ProfileStreamHandler handler(&store, &aggregator, /*evaluator=*/nullptr, clock);
+  persona::MembershipEngine engine(&catalog);
+  persona::ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
   stream::PartitionedConsumer consumer(redis, &handler, {"persona", cfg.replica_id, cfg.partitions},
                                        (*runtime)->metrics());
-  persona::PersonaLogic logic(&store, &aggregator, /*evaluator=*/nullptr, clock, {cfg.workspace});
-  persona::PersonaService service(&logic);
+  persona::PersonaLogic logic(&store, &aggregator, &engine, clock, {cfg.workspace});
+  persona::CrmSync crm(&store, &logic, &engine, {cfg.partitions});
+  persona::MembershipScheduler scheduler(&store, &catalog, &logic, &aggregator,
+                                         {cfg.replica_id, absl::Seconds(reevaluate_s)});
+  persona::PersonaService service(&logic, &crm, &catalog);
+  WatchCloser watch_closer(&service);
 
+  log::Info("segments loaded", {{"definitions", std::to_string(definitions->size())}, {"dir", cfg.config_dir}});
   (*runtime)->AddService(&service, "journey.persona.v1.Persona");
+  (*runtime)->AddWorker(&watch_closer);
   (*runtime)->AddWorker(&consumer);
+  (*runtime)->AddWorker(&scheduler);
   return (*runtime)->Run();
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "services/persona/condition_evaluator.h"
 #include "services/persona/proto_time.h"
 
 namespace journey::persona {
@@ -84,7 +85,9 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       ProfileWrite w;
       w.user = lp.user;
       w.expected_revision = lp.revision;
-      if (evaluator_ != nullptr) w.changes = evaluator_->Evaluate(lp.user.workspace, now, false, &lp.record);
+      std::vector<pb::SegmentChange> changes;
+      if (evaluator_ != nullptr) changes = evaluator_->Evaluate(lp.user.workspace, now, false, &lp.record);
+      StageChanges(lp, std::move(changes), &w);
       lp.record.mutable_profile()->set_found(true);
       ToProto(now, lp.record.mutable_profile()->mutable_updated_at());
       w.snapshot = ProfileAggregator::Snapshot(lp.record, now);
@@ -109,6 +112,23 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
     return absl::AbortedError(absl::StrCat(pending.size(), " profile writes kept losing the race; retry"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> PersonaLogic::Estimate(const pb::Condition& condition) {
+  const absl::Time now = clock_->Now();
+  int64_t members = 0, population = 0;
+  std::string cursor = "0";
+  do {
+    auto page = store_->ScanRecords(options_.workspace, cursor, 500);
+    if (!page.ok()) return page.status();
+    cursor = page->cursor;
+    for (auto& record : page->records) {
+      ++population;
+      aggregator_->Refresh(now, &record);
+      if (EvaluateCondition(condition, record, now)) ++members;
+    }
+  } while (cursor != "0");
+  return std::make_pair(members, population);
 }
 
 }  // namespace journey::persona

@@ -40,6 +40,9 @@ class PersonaLogic {
   using Mutation = std::function<bool(pb::ProfileRecord*)>;
   absl::Status MutateProfiles(const std::vector<std::string>& user_ids, const std::vector<Mutation>& mutations);
 
+  // How many stored profiles a condition matches now, and how many there are (a full scan).
+  absl::StatusOr<std::pair<int64_t, int64_t>> Estimate(const pb::Condition& condition);
+
   const std::string& workspace() const { return options_.workspace; }
   absl::Time Now() const { return clock_->Now(); }
 

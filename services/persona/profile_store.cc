@@ -1,5 +1,8 @@
 #include "services/persona/profile_store.h"
 
+#include <algorithm>
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/keys.h"
@@ -7,12 +10,8 @@
 namespace journey::persona {
 namespace {
 
-// Compare-and-set of one user's profile, its view field and its membership changes, atomic
-// so a change is published exactly when the profile that produced it is stored.
-// KEYS: profile, view, change stream, change sequence.
-// ARGV: expected revision, record bytes ("" = erase), snapshot bytes, stream maxlen, changes...
-// Note: the change stream is per workspace, so on Redis Cluster this script would need the
-// stream co-located with the user; single-node and replicated Redis are what we run today.
+// Compare-and-set of one user's profile and its view field (one hash slot: the user's tag).
+// KEYS: profile, view. ARGV: expected revision, record bytes ("" = erase), snapshot bytes.
 constexpr char kCommitScript[] = R"lua(
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if (rev or '0') ~= ARGV[1] then return -1 end
@@ -25,11 +24,17 @@ else
   redis.call('HSET', KEYS[1], 'p', ARGV[2], 'rev', newrev)
   redis.call('HSET', KEYS[2], 'persona', ARGV[3])
 end
-for i = 5, #ARGV do
-  local seq = redis.call('INCR', KEYS[4])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, 'c', ARGV[i])
-end
 return newrev
+)lua";
+
+// Appends changes to a workspace's change stream with a strictly increasing sequence.
+// KEYS: stream, sequence (one slot: the workspace's change tag). ARGV: maxlen, changes...
+constexpr char kPublishScript[] = R"lua(
+for i = 2, #ARGV do
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'c', ARGV[i])
+end
+return #ARGV - 1
 )lua";
 
 }  // namespace
@@ -38,7 +43,7 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(users.size() * 2);
   for (const UserRef& u : users) {
-    cmds.push_back({"HMGET", keys::Profile(u.workspace, u.user_id), "p", "rev"});
+    cmds.push_back({"HMGET", keys::Profile(u.workspace, u.user_id), "p", "rev", "pub"});
     cmds.push_back({"HGET", keys::View(u.workspace, u.user_id), std::string(keys::kViewJourneyField)});
   }
   std::vector<LoadedProfile> out(users.size());
@@ -51,13 +56,15 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
     const storage::RedisReply& prof = (*replies)[2 * i];
     const storage::RedisReply& view = (*replies)[2 * i + 1];
     if (prof.is_error()) return absl::UnavailableError(absl::StrCat("HMGET profile: ", prof.str));
-    if (prof.is_array() && prof.elements.size() == 2 && prof.elements[0].is_string()) {
+    if (prof.is_array() && prof.elements.size() == 3 && prof.elements[0].is_string()) {
       if (!lp.record.ParseFromString(prof.elements[0].str)) {
         return absl::InternalError(absl::StrCat("profile of ", users[i].user_id, " does not parse"));
       }
       lp.exists = true;
       long long rev = 0;
       if (prof.elements[1].is_string() && absl::SimpleAtoi(prof.elements[1].str, &rev)) lp.revision = rev;
+      long long pub = 0;
+      if (prof.elements[2].is_string() && absl::SimpleAtoi(prof.elements[2].str, &pub)) lp.published = pub;
     }
     if (view.is_string() && lp.journey.ParseFromString(view.str)) lp.has_journey = true;
   }
@@ -68,21 +75,11 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
                                                        const std::vector<storage::RedisCommand>& extra) {
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(writes.size() + extra.size());
-  const std::string maxlen = std::to_string(options_.change_stream_maxlen);
   for (const ProfileWrite& w : writes) {
-    storage::RedisCommand cmd = {"EVAL",
-                                 kCommitScript,
-                                 "4",
-                                 keys::Profile(w.user.workspace, w.user.user_id),
-                                 keys::View(w.user.workspace, w.user.user_id),
-                                 keys::SegmentChanges(w.user.workspace),
-                                 keys::SegmentChangeSeq(w.user.workspace),
-                                 std::to_string(w.expected_revision),
-                                 w.erase ? std::string() : w.record.SerializeAsString(),
-                                 w.erase ? std::string() : w.snapshot.SerializeAsString(),
-                                 maxlen};
-    for (const pb::SegmentChange& c : w.changes) cmd.push_back(c.SerializeAsString());
-    cmds.push_back(std::move(cmd));
+    cmds.push_back({"EVAL", kCommitScript, "2", keys::Profile(w.user.workspace, w.user.user_id),
+                    keys::View(w.user.workspace, w.user.user_id), std::to_string(w.expected_revision),
+                    w.erase ? std::string() : w.record.SerializeAsString(),
+                    w.erase ? std::string() : w.snapshot.SerializeAsString()});
   }
   for (const auto& c : extra) cmds.push_back(c);
   std::vector<bool> committed(writes.size(), false);
@@ -97,7 +94,85 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   for (size_t i = writes.size(); i < replies->size(); ++i) {
     if ((*replies)[i].is_error()) return absl::UnavailableError(absl::StrCat("profile commit: ", (*replies)[i].str));
   }
+
+  // Publish the committed writes' changes, one script per workspace, then mark them published.
+  std::map<std::string, storage::RedisCommand> publish;
+  std::vector<storage::RedisCommand> marks;
+  const std::string maxlen = std::to_string(options_.change_stream_maxlen);
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const ProfileWrite& w = writes[i];
+    if (!committed[i] || w.changes.empty()) continue;
+    auto it = publish.find(w.user.workspace);
+    if (it == publish.end()) {
+      it = publish
+               .insert({w.user.workspace,
+                        {"EVAL", kPublishScript, "2", keys::SegmentChanges(w.user.workspace),
+                         keys::SegmentChangeSeq(w.user.workspace), maxlen}})
+               .first;
+    }
+    int64_t last = 0;
+    for (const pb::SegmentChange& c : w.changes) {
+      it->second.push_back(c.SerializeAsString());
+      last = std::max(last, c.user_sequence());
+    }
+    if (!w.erase) marks.push_back({"HSET", keys::Profile(w.user.workspace, w.user.user_id), "pub", std::to_string(last)});
+  }
+  if (publish.empty()) return committed;
+  std::vector<storage::RedisCommand> pcmds;
+  for (auto& [ws, cmd] : publish) pcmds.push_back(std::move(cmd));
+  auto published = redis_->Pipeline(pcmds);
+  if (!published.ok()) return published.status();
+  for (const auto& r : *published) {
+    if (r.is_error()) return absl::UnavailableError(absl::StrCat("change publish: ", r.str));
+  }
+  if (!marks.empty()) {
+    auto marked = redis_->Pipeline(marks);
+    if (!marked.ok()) return marked.status();
+  }
   return committed;
+}
+
+void StageChanges(LoadedProfile& loaded, std::vector<pb::SegmentChange> changes, ProfileWrite* write) {
+  pb::ProfileRecord& record = loaded.record;
+  std::vector<pb::SegmentChange> outbox;
+  for (const auto& c : record.outbox()) {
+    if (c.user_sequence() > loaded.published) outbox.push_back(c);
+  }
+  for (auto& c : changes) {
+    record.set_change_sequence(record.change_sequence() + 1);
+    c.set_user_sequence(record.change_sequence());
+    outbox.push_back(std::move(c));
+  }
+  record.clear_outbox();
+  for (const auto& c : outbox) *record.add_outbox() = c;
+  write->changes = std::move(outbox);
+}
+
+bool HasUnpublished(const LoadedProfile& loaded) {
+  for (const auto& c : loaded.record.outbox()) {
+    if (c.user_sequence() > loaded.published) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<RecordPage> ProfileStore::ScanRecords(const std::string& workspace, const std::string& cursor,
+                                                     int count) {
+  auto scan = redis_->Command({"SCAN", cursor, "MATCH", keys::ProfilePattern(workspace), "COUNT",
+                               std::to_string(count)});
+  if (!scan.ok()) return scan.status();
+  RecordPage page;
+  if (!scan->is_array() || scan->elements.size() != 2) return absl::InternalError("SCAN: unexpected reply");
+  page.cursor = scan->elements[0].str;
+  std::vector<storage::RedisCommand> gets;
+  for (const auto& k : scan->elements[1].elements) gets.push_back({"HGET", k.str, "p"});
+  if (gets.empty()) return page;
+  auto replies = redis_->Pipeline(gets);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    pb::ProfileRecord record;
+    if (r.is_string() && record.ParseFromString(r.str)) page.records.push_back(std::move(record));
+  }
+  return page;
 }
 
 absl::StatusOr<std::string> ProfileStore::ResolveAlias(const std::string& workspace, const std::string& id) {

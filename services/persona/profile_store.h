@@ -32,6 +32,7 @@ struct LoadedProfile {
   UserRef user;
   bool exists = false;
   int64_t revision = 0;  // 0 = no profile stored yet
+  int64_t published = 0;  // the last user_sequence known to be in the change stream
   pb::ProfileRecord record;
   bool has_journey = false;
   cpb::JourneySnapshot journey;  // the journey service's view field, when present
@@ -43,7 +44,21 @@ struct ProfileWrite {
   bool erase = false;  // delete the profile and the view's persona field instead of writing
   pb::ProfileRecord record;
   cpb::PersonaSnapshot snapshot;
-  std::vector<pb::SegmentChange> changes;  // appended to the workspace's change stream
+  // Changes to publish (the record's outbox after StageChanges), appended to the workspace's
+  // change stream after the profile is stored.
+  std::vector<pb::SegmentChange> changes;
+};
+
+// Gives new membership changes their per-user sequence and puts them, with whatever the
+// record's outbox still holds unpublished, into the record's outbox and `write->changes`.
+void StageChanges(LoadedProfile& loaded, std::vector<pb::SegmentChange> changes, ProfileWrite* write);
+
+// True when the record holds changes not yet known to be published (a crash after the write).
+bool HasUnpublished(const LoadedProfile& loaded);
+
+struct RecordPage {
+  std::string cursor;  // "0" = the scan is complete
+  std::vector<pb::ProfileRecord> records;
 };
 
 struct StoreOptions {
@@ -58,10 +73,16 @@ class ProfileStore {
   absl::StatusOr<std::vector<LoadedProfile>> Load(const std::vector<UserRef>& users);
 
   // One round trip for any number of writes (plus `extra` commands, e.g. alias records, sent in
-  // the same pipeline). Returns per write whether it committed; false = the revision moved
-  // (another writer got there first): reload and apply again.
+  // the same pipeline), then, when there are membership changes, one to append them to the
+  // change stream and one to mark them published. Returns per write whether it committed;
+  // false = the revision moved (another writer got there first): reload and apply again.
+  // A crash between the write and the publication leaves the changes in the record's outbox:
+  // they are published with the user's next write, with the same user_sequence.
   absl::StatusOr<std::vector<bool>> Commit(const std::vector<ProfileWrite>& writes,
                                            const std::vector<storage::RedisCommand>& extra = {});
+
+  // One page of a SCAN over the workspace's profiles (`cursor` "0" starts).
+  absl::StatusOr<RecordPage> ScanRecords(const std::string& workspace, const std::string& cursor, int count);
 
   // The user an id was merged into, or "" when it was not.
   absl::StatusOr<std::string> ResolveAlias(const std::string& workspace, const std::string& id);

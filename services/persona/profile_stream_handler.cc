@@ -64,7 +64,11 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
   auto loaded = store_->Load(users);
   if (!loaded.ok()) return loaded.status();
   std::map<UserRef, WorkingProfile> work;
-  for (LoadedProfile& lp : *loaded) work[lp.user].loaded = &lp;
+  for (LoadedProfile& lp : *loaded) {
+    work[lp.user].loaded = &lp;
+    // Changes a crash kept from being published go out with this batch.
+    if (HasUnpublished(lp)) work[lp.user].touched = true;
+  }
 
   std::vector<storage::RedisCommand> extra;
   for (const stream::StreamEntry& e : entries) {
@@ -140,7 +144,9 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
       }
       aggregator_->Refresh(now, &lp.record);
     }
-    if (evaluator_ != nullptr) write.changes = evaluator_->Evaluate(user.workspace, now, w.erased, &lp.record);
+    std::vector<pb::SegmentChange> changes;
+    if (evaluator_ != nullptr) changes = evaluator_->Evaluate(user.workspace, now, w.erased, &lp.record);
+    StageChanges(lp, std::move(changes), &write);
     if (!w.erased) {
       lp.record.mutable_profile()->set_found(true);
       *lp.record.mutable_profile()->mutable_updated_at() = ToProto(now);

@@ -1,0 +1,155 @@
+// Persona throughput: stream events applied per second with 50 segments defined (the
+// consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
+// latency percentiles, against a private redis-server on a free port. Prints JSON.
+//   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "services/persona/membership_engine.h"
+#include "services/persona/persona_logic.h"
+#include "services/persona/profile_stream_handler.h"
+#include "services/persona/proto_time.h"
+#include "services/persona/segment_files.h"
+#include "tests/testing/redis_server.h"
+
+namespace {
+
+using namespace journey;
+using namespace journey::persona;
+
+long Arg(int argc, char** argv, const char* name, long def) {
+  const std::string prefix = absl::StrCat("--", name, "=");
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return std::atol(argv[i] + prefix.size());
+  }
+  return def;
+}
+
+// 50 definitions mixing every kind of node: windows, traits, computed, stage, consent, personas.
+std::string FiftySegments() {
+  const char* events[] = {"Product Viewed", "Product Added", "Order Completed", "Checkout Started", "Page Viewed"};
+  std::string yaml = "segments:\n";
+  for (int i = 0; i < 50; ++i) {
+    const char* ev = events[i % 5];
+    absl::StrAppend(&yaml, "  - id: seg_", i, "\n", (i % 10 == 9) ? "    persona: true\n    priority: " : "",
+                    (i % 10 == 9) ? absl::StrCat(i, "\n") : "", "    condition:\n      all:\n",
+                    "        - event_count: {event: ", ev, ", op: \">=\", count: ", 1 + i % 3, ", window: ",
+                    (i % 4 == 0 ? "1d" : i % 4 == 1 ? "7d" : i % 4 == 2 ? "30d" : "90d"), "}\n",
+                    "        - any:\n",
+                    "            - compare: {attribute: computed.revenue, op: \">=\", value: ", 10 * (i % 7), "}\n",
+                    "            - compare: {attribute: trait.plan, op: in, value: [gold, silver]}\n",
+                    "            - compare: {attribute: consent.marketing, op: \"==\", value: true}\n",
+                    "        - not: {compare: {attribute: journey.stage, op: \"==\", value: LOYALTY}}\n");
+  }
+  return yaml;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const long events = Arg(argc, argv, "events", 100000);
+  const long users = Arg(argc, argv, "users", 5000);
+  const long batch_size = Arg(argc, argv, "batch", 512);
+  const long reads = Arg(argc, argv, "reads", 5000);
+  const int partitions = 16;
+
+  journey::testing::RedisServer redis;
+  if (!redis.Start().ok()) {
+    std::fprintf(stderr, "redis-server did not start\n");
+    return 1;
+  }
+  storage::HiredisOptions options;
+  options.endpoint.port = redis.port();
+  auto client = storage::HiredisClient::Create(options);
+  if (!client.ok()) return 1;
+  RealClock* clock = RealClock::Get();
+  SegmentCatalog catalog(client->get(), clock);
+  auto defs = ParseSegmentDefinitions(FiftySegments());
+  if (!defs.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(defs.status().message()).c_str());
+    return 1;
+  }
+  for (const auto& d : *defs) {
+    if (auto v = catalog.Apply("default", d); !v.ok()) {
+      std::fprintf(stderr, "%s: %s\n", d.id().c_str(), std::string(v.status().message()).c_str());
+      return 1;
+    }
+  }
+  ProfileStore store(client->get());
+  ProfileAggregator aggregator;
+  MembershipEngine engine(&catalog);
+  ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+
+  // Events per partition, as the consumer would read them.
+  std::mt19937 rng(7);
+  const char* names[] = {"Product Viewed", "Product Viewed", "Product Viewed", "Product Added",
+                         "Checkout Started", "Order Completed", "Page Viewed"};
+  std::vector<std::vector<stream::StreamEntry>> per_partition(partitions);
+  const absl::Time now = absl::Now();
+  for (long i = 0; i < events; ++i) {
+    const std::string uid = absl::StrCat("bench-user-", rng() % users);
+    stream::StreamEntry e;
+    const uint32_t p = keys::PartitionOf(uid, partitions);
+    e.id = absl::StrCat(1000000 + i, "-0");
+    auto& env = e.envelope;
+    env.set_kind(cpb::ENVELOPE_KIND_EVENT);
+    env.set_workspace_id("default");
+    env.set_canonical_user_id(uid);
+    auto* ev = env.mutable_event();
+    ev->set_type(cpb::EVENT_TYPE_TRACK);
+    ev->set_name(names[rng() % 7]);
+    ev->set_category(absl::StrCat("cat-", rng() % 20));
+    ev->set_channel(static_cast<cpb::Channel>(1 + rng() % 3));
+    if (ev->name() == "Order Completed") {
+      ev->set_order_id(absl::StrCat("o-", i));
+      ev->set_revenue(5 + rng() % 200);
+    }
+    ToProto(now - absl::Seconds(rng() % (86400 * 30)), ev->mutable_timestamp());
+    per_partition[p].push_back(std::move(e));
+  }
+
+  const absl::Time start = absl::Now();
+  long applied = 0;
+  for (int p = 0; p < partitions; ++p) {
+    auto& entries = per_partition[p];
+    for (size_t off = 0; off < entries.size(); off += batch_size) {
+      std::vector<stream::StreamEntry> batch(entries.begin() + off,
+                                             entries.begin() + std::min(entries.size(), off + batch_size));
+      if (auto s = handler.ApplyBatch(p, batch); !s.ok()) {
+        std::fprintf(stderr, "apply: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+      applied += static_cast<long>(batch.size());
+    }
+  }
+  const double apply_s = absl::ToDoubleSeconds(absl::Now() - start);
+
+  PersonaLogic logic(&store, &aggregator, &engine, clock, {});
+  std::vector<double> lat_us;
+  lat_us.reserve(reads);
+  for (long i = 0; i < reads; ++i) {
+    const std::string uid = absl::StrCat("bench-user-", rng() % users);
+    const absl::Time t0 = absl::Now();
+    auto p = logic.GetProfile(uid, "");
+    lat_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+    if (!p.ok()) return 1;
+  }
+  std::sort(lat_us.begin(), lat_us.end());
+  auto pct = [&](double q) { return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(q * lat_us.size()))]; };
+  auto changes = client->get()->Command({"XLEN", keys::SegmentChanges("default")});
+  std::printf(
+      "{\"segments\": %zu, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
+      "\"events_per_second\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
+      "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
+      defs->size(), applied, users, batch_size, apply_s, applied / apply_s,
+      changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
+  return 0;
+}
