@@ -5,29 +5,13 @@
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
+#include "common/time/proto_time.h"
 #include "services/ingest/channel_inference.h"
 #include "services/ingest/property_promotion.h"
 
 namespace journey::ingest {
-namespace {
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t ns = absl::ToUnixNanos(t);
-  int64_t s = ns / 1'000'000'000;
-  int64_t n = ns % 1'000'000'000;
-  if (n < 0) {
-    n += 1'000'000'000;
-    --s;
-  }
-  out->set_seconds(s);
-  out->set_nanos(static_cast<int32_t>(n));
-}
-
-}  // namespace
+using prototime::FromProto;
+using prototime::ToProto;
 
 std::string NewMessageId() {
   thread_local absl::BitGen gen;

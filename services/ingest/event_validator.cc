@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/time/proto_time.h"
 #include "services/ingest/currency_codes.h"
 #include "services/ingest/utf8.h"
 
@@ -18,10 +19,6 @@ using journey::common::v1::Event;
 
 std::string Join(const std::string& path, absl::string_view field) {
   return path.empty() ? std::string(field) : absl::StrCat(path, ".", field);
-}
-
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 std::optional<FieldError> CheckAmount(const std::string& field, double value) {
@@ -179,7 +176,7 @@ std::optional<FieldError> EventValidator::CheckAmounts(const Event& event) const
 }
 
 std::optional<FieldError> EventValidator::CheckTimestamp(const Event& event, absl::Time now) const {
-  const absl::Time t = ToTime(event.timestamp());
+  const absl::Time t = prototime::FromProto(event.timestamp());
   if (t > now + limits_.max_future) {
     return FieldError{"timestamp", "in_future",
                       absl::StrCat("is more than ", absl::FormatDuration(limits_.max_future), " in the future: ",

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/storage/keys.h"
+#include "common/time/proto_time.h"
 #include "services/ingest/event_normalizer.h"
 
 namespace journey::ingest {
@@ -23,12 +24,6 @@ const std::string& LinkFrom(const Event& e) {
   }
   if (e.type() == journey::common::v1::EVENT_TYPE_IDENTIFY && !e.user_id().empty()) return e.anonymous_id();
   return kNone;
-}
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t us = absl::ToUnixMicros(t);
-  out->set_seconds(us / 1'000'000);
-  out->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
 }
 
 }  // namespace
@@ -180,7 +175,7 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
   std::vector<size_t> item_of(events.size(), SIZE_MAX);
   items.reserve(valid.size());
   EventEnvelope env;
-  SetTime(now, env.mutable_ingested_at());
+  prototime::ToProto(now, env.mutable_ingested_at());
   env.set_workspace_id(append_.workspace);
   env.set_schema_version(1);
   for (size_t i : valid) {

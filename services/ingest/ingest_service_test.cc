@@ -5,9 +5,8 @@
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "journey/ingest/v1/ingest.grpc.pb.h"
+#include "services/ingest/ingest_process_fixture.h"
 #include "tests/testing/poll.h"
-#include "tests/testing/redis_server.h"
-#include "tests/testing/service_process.h"
 
 namespace journey::ingest {
 namespace {
@@ -15,19 +14,11 @@ namespace {
 using journey::common::v1::Event;
 namespace v1 = journey::ingest::v1;
 
-class IngestServiceTest : public ::testing::Test {
+class IngestServiceTest : public IngestProcessTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok());
-    ingest_ = std::make_unique<journey::testing::ServiceProcess>("ingest", redis_.url(),
-                                                                 std::map<std::string, std::string>{{"partitions", "4"}});
-    ASSERT_TRUE(ingest_->Start().ok()) << ingest_->LogTail();
-    stub_ = v1::Ingest::NewStub(ingest_->channel());
-  }
-  void TearDown() override {
-    if (ingest_) {
-      EXPECT_EQ(ingest_->Stop(), 0) << ingest_->LogTail();
-    }
+    IngestProcessTest::SetUp();
+    if (ingest_) stub_ = v1::Ingest::NewStub(ingest_->channel());
   }
 
   static Event Viewed(const std::string& mid, const std::string& uid) {
@@ -45,8 +36,6 @@ class IngestServiceTest : public ::testing::Test {
     return len.ok() ? len->integer : -1;
   }
 
-  journey::testing::RedisServer redis_;
-  std::unique_ptr<journey::testing::ServiceProcess> ingest_;
   std::unique_ptr<v1::Ingest::Stub> stub_;
 };
 

@@ -8,8 +8,7 @@
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "journey/common/v1/common.pb.h"
-#include "tests/testing/redis_server.h"
-#include "tests/testing/service_process.h"
+#include "services/ingest/ingest_process_fixture.h"
 
 namespace journey::ingest {
 namespace {
@@ -26,19 +25,11 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-class SegmentHttpTest : public ::testing::Test {
+class SegmentHttpTest : public IngestProcessTest {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(redis_.Start().ok());
-    ingest_ = std::make_unique<journey::testing::ServiceProcess>("ingest", redis_.url(),
-                                                                 std::map<std::string, std::string>{{"partitions", "4"}});
-    ASSERT_TRUE(ingest_->Start().ok()) << ingest_->LogTail();
+    IngestProcessTest::SetUp();
     redis_client_ = std::move(*storage::HiredisClient::FromUrl(redis_.url(), 1));
-  }
-  void TearDown() override {
-    if (ingest_) {
-      EXPECT_EQ(ingest_->Stop(), 0) << ingest_->LogTail();
-    }
   }
 
   Response Post(const std::string& path, const std::string& body) {
@@ -75,8 +66,6 @@ class SegmentHttpTest : public ::testing::Test {
     return out;
   }
 
-  journey::testing::RedisServer redis_;
-  std::unique_ptr<journey::testing::ServiceProcess> ingest_;
   std::unique_ptr<storage::HiredisClient> redis_client_;
 };
 

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/time/proto_time.h"
 
 namespace journey::ingest {
 namespace {
@@ -46,14 +47,7 @@ std::optional<FieldError> ReadTime(const json& m, const char* key, google::proto
   if (!it->is_string() || !absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &t, &err)) {
     return Invalid(key, "an ISO 8601 time such as 2026-11-01T10:00:00Z");
   }
-  const int64_t us = absl::ToUnixMicros(t);
-  int64_t s = us / 1'000'000, rem = us % 1'000'000;
-  if (rem < 0) {
-    rem += 1'000'000;
-    --s;
-  }
-  out->set_seconds(s);
-  out->set_nanos(static_cast<int32_t>(rem * 1000));
+  prototime::ToProto(t, out);
   return std::nullopt;
 }
 
