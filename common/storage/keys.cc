@@ -85,4 +85,32 @@ std::string PersonaSchedulerLease(absl::string_view workspace) {
 
 std::string RfmModel(absl::string_view workspace) { return absl::StrCat(kPrefix, ":", workspace, ":rfm-model"); }
 
+std::string RecommendCapsDay(absl::string_view workspace, absl::string_view user_id, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:capd:", UserTag(user_id), ":", day);
+}
+
+std::string RecommendCapsLifetime(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:capl:", UserTag(user_id));
+}
+
+std::string RecommendLast(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:last:", UserTag(user_id));
+}
+
+std::string Recommendation(absl::string_view workspace, absl::string_view recommendation_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:id:", EscapeId(recommendation_id));
+}
+
+std::string RecommendOfferStats(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:stats");
+}
+
+std::string RecommendOfferCatalog(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:offers");
+}
+
+std::string RecommendProducts(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:products");
+}
+
 }  // namespace journey::keys

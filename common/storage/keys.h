@@ -72,6 +72,21 @@ std::string PersonaSchedulerLease(absl::string_view workspace);
 std::string RfmModel(absl::string_view workspace);
 
 // --- Recommend (private) ---
+// Frequency caps of one customer: hash offer_id -> impressions on `day` ("YYYYMMDD", UTC),
+// expiring after two days, and the lifetime counts. Same slot as View(), so the request's
+// one pipeline reads snapshots and caps together.
+std::string RecommendCapsDay(absl::string_view workspace, absl::string_view user_id, absl::string_view day);
+std::string RecommendCapsLifetime(absl::string_view workspace, absl::string_view user_id);
+// The customer's last served recommendation (RecommendationRecord), for attributing orders.
+std::string RecommendLast(absl::string_view workspace, absl::string_view user_id);
+// A served recommendation by id (RecommendationRecord), for ReportOutcome on any replica.
+std::string Recommendation(absl::string_view workspace, absl::string_view recommendation_id);
+// Outcome counters per offer, stage and segment: hash "<offer>|<stage>|<segment>|<outcome>" -> count.
+std::string RecommendOfferStats(absl::string_view workspace);
+// The admin-applied offer catalog (OfferCatalogDocument) and its version counter.
+std::string RecommendOfferCatalog(absl::string_view workspace);
+// Products upserted through the admin RPC: hash product_id -> ProductInfo.
+std::string RecommendProducts(absl::string_view workspace);
 
 // --- Auth ---
 

@@ -1,25 +1,109 @@
-// journey-recommend: wiring only. Parse flags, build dependencies, serve, drain on SIGTERM.
+// journey-recommend: wiring only. Parse flags, load the catalogs, build the model, the
+// stream learner and the feedback writer, serve, drain on SIGTERM.
 #include <cstdio>
+#include <filesystem>
+#include <memory>
 
+#include "absl/flags/flag.h"
 #include "common/config/service_config.h"
 #include "common/log/log.h"
 #include "common/server/service_runtime.h"
-#include "journey/recommend/v1/recommend.grpc.pb.h"
+#include "common/time/clock.h"
+#include "services/recommend/catalog_admin.h"
+#include "services/recommend/feedback.h"
+#include "services/recommend/item_model.h"
+#include "services/recommend/offer_catalog.h"
+#include "services/recommend/periodic_task.h"
+#include "services/recommend/product_catalog.h"
+#include "services/recommend/recommend_logic.h"
+#include "services/recommend/recommend_service.h"
+#include "services/recommend/stream_learner.h"
+
+ABSL_FLAG(std::string, offers_file, "", "offer catalog YAML (default <config_dir>/offers/default.yaml)");
+ABSL_FLAG(std::string, products_file, "",
+          "product catalog, CSV or JSON (default <config_dir>/products/default.csv when it exists)");
+ABSL_FLAG(int, redis_timeout_ms, 50, "longest wait for a request's Redis read before answering degraded");
+ABSL_FLAG(int, max_per_category, 4, "diversity: at most this many recommended products of one category");
+ABSL_FLAG(int64_t, recommend_seed, 0, "seed for exploration (0 = random); fixed only for experiments");
+
+namespace {
+
+int ConfigError(const std::string& message) {
+  std::fprintf(stderr, "configuration error: %s\n", message.c_str());
+  journey::log::Error("configuration error", {{"error", message}});
+  return journey::server::kExitConfig;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace journey;
+  using namespace journey::recommend;
   config::ServiceConfig cfg = config::ParseServiceFlags(argc, argv, {"recommend", 50054, 9094});
   auto runtime = server::ServiceRuntime::Create(cfg);
-  if (!runtime.ok()) {
-    std::fprintf(stderr, "configuration error: %s\n", std::string(runtime.status().message()).c_str());
-    return server::kExitConfig;
+  if (!runtime.ok()) return ConfigError(std::string(runtime.status().message()));
+
+  std::string offers_file = absl::GetFlag(FLAGS_offers_file);
+  if (offers_file.empty()) offers_file = cfg.config_dir + "/offers/default.yaml";
+  auto offers = LoadOffersFile(offers_file);
+  if (!offers.ok()) return ConfigError("--offers_file: " + std::string(offers.status().message()));
+  // The file is version 0: a catalog applied through the admin RPC (version >= 1) wins.
+  auto catalog = OfferCatalog::Build(std::move(*offers), 0);
+  if (!catalog.ok()) return ConfigError("--offers_file: " + offers_file + ": " + std::string(catalog.status().message()));
+
+  ProductCatalog products;
+  std::string products_file = absl::GetFlag(FLAGS_products_file);
+  if (products_file.empty() && std::filesystem::exists(cfg.config_dir + "/products/default.csv")) {
+    products_file = cfg.config_dir + "/products/default.csv";
   }
+  if (!products_file.empty()) {
+    auto loaded = LoadProductsFile(products_file);
+    if (!loaded.ok()) return ConfigError("--products_file: " + std::string(loaded.status().message()));
+    if (auto st = products.Upsert(*loaded); !st.ok()) {
+      return ConfigError("--products_file: " + products_file + ": " + std::string(st.message()));
+    }
+  }
+  if (absl::GetFlag(FLAGS_redis_timeout_ms) <= 0) return ConfigError("--redis_timeout_ms: must be > 0");
+
   if (auto up = (*runtime)->WaitForRedis(); !up.ok()) {
     log::Error("dependency unreachable", {{"error", std::string(up.message())}});
     return server::kExitDependency;
   }
-  // TODO(skeleton): replace with the real service.
-  journey::recommend::v1::Recommend::Service service;
+  storage::RedisClient* redis = (*runtime)->redis();
+  const Clock* clock = RealClock::Get();
+
+  OfferCatalogStore offer_store(*catalog);
+  ItemModel model;
+  OfferStatsCache stats;
+  FeedbackOptions feedback_options;
+  feedback_options.workspace = cfg.workspace;
+  Feedback feedback(feedback_options, redis, &stats, clock);
+
+  RecommendOptions options;
+  options.workspace = cfg.workspace;
+  options.redis_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_redis_timeout_ms));
+  options.max_per_category = absl::GetFlag(FLAGS_max_per_category);
+  options.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_recommend_seed));
+  RecommendLogic logic(options, redis, &offer_store, &products, &model, &stats, clock);
+  logic.SetServedListener([&feedback](const ServedRecommendation& s) { feedback.OnServed(s); });
+
+  StreamLearnerOptions learner_options;
+  learner_options.workspace = cfg.workspace;
+  learner_options.partitions = cfg.partitions;
+  StreamLearner learner(redis, &model, learner_options, clock);
+  learner.SetOrderListener([&feedback](const std::vector<CompletedOrder>& orders) { feedback.OnOrders(orders); });
+
+  CatalogAdmin admin(cfg.workspace, redis, &offer_store, &products);
+  PeriodicTask catalog_sync("offer catalog sync", absl::Seconds(1), [&admin] { return admin.SyncFromRedis(); });
+  PeriodicTask stats_refresh("offer stats refresh", absl::Seconds(2), [&feedback] { return feedback.RefreshCache(); });
+
+  RecommendService service(&logic, &admin, &feedback);
   (*runtime)->AddService(&service, "journey.recommend.v1.Recommend");
+  (*runtime)->AddWorker(&learner);
+  (*runtime)->AddWorker(&feedback);
+  (*runtime)->AddWorker(&catalog_sync);
+  (*runtime)->AddWorker(&stats_refresh);
+  log::Info("offer catalog loaded", {{"file", offers_file}, {"offers", std::to_string((*catalog)->offers().size())},
+                                     {"products", std::to_string(products.size())}});
   return (*runtime)->Run();
 }

@@ -1,0 +1,260 @@
+#include "services/recommend/feedback.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/log/log.h"
+#include "common/storage/keys.h"
+
+namespace journey::recommend {
+namespace {
+
+constexpr char kImpression[] = "i";
+constexpr char kClick[] = "c";
+constexpr char kConversion[] = "v";
+constexpr char kDismiss[] = "d";
+constexpr char kAllSegments[] = "*";
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t ns = absl::ToUnixNanos(t);
+  ts.set_seconds(ns / 1000000000);
+  ts.set_nanos(static_cast<int32_t>(ns % 1000000000));
+  return ts;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool Contains(const google::protobuf::RepeatedPtrField<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+OfferOutcomes OfferStatsCache::Get(const std::string& offer_id, const std::string& stage) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = by_offer_stage_.find(absl::StrCat(offer_id, "|", stage));
+  return it == by_offer_stage_.end() ? OfferOutcomes{} : it->second;
+}
+
+int64_t OfferStatsCache::TotalConversions(const std::string& offer_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = conversions_.find(offer_id);
+  return it == conversions_.end() ? 0 : it->second;
+}
+
+void OfferStatsCache::Add(const std::string& offer_id, const std::string& stage, const OfferOutcomes& delta) {
+  absl::MutexLock lock(&mu_);
+  OfferOutcomes& o = by_offer_stage_[absl::StrCat(offer_id, "|", stage)];
+  o.impressions += delta.impressions;
+  o.clicks += delta.clicks;
+  o.conversions += delta.conversions;
+  conversions_[offer_id] += delta.conversions;
+}
+
+void OfferStatsCache::Load(const storage::RedisReply& hash) {
+  absl::flat_hash_map<std::string, OfferOutcomes> by;
+  absl::flat_hash_map<std::string, int64_t> conv;
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    std::vector<std::string> parts = absl::StrSplit(hash.elements[i].str, '|');
+    int64_t n = 0;
+    if (parts.size() != 4 || parts[2] != kAllSegments || !absl::SimpleAtoi(hash.elements[i + 1].str, &n)) continue;
+    OfferOutcomes& o = by[absl::StrCat(parts[0], "|", parts[1])];
+    if (parts[3] == kImpression) o.impressions += n;
+    if (parts[3] == kClick) o.clicks += n;
+    if (parts[3] == kConversion) {
+      o.conversions += n;
+      conv[parts[0]] += n;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  by_offer_stage_ = std::move(by);
+  conversions_ = std::move(conv);
+}
+
+Feedback::Feedback(FeedbackOptions options, storage::RedisClient* redis, OfferStatsCache* cache, const Clock* clock)
+    : options_(std::move(options)), redis_(redis), cache_(cache), clock_(clock) {}
+
+Feedback::~Feedback() { Stop(); }
+
+void Feedback::Enqueue(std::vector<storage::RedisCommand> commands) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.size() + commands.size() > options_.max_queue) {
+    dropped_ += commands.size();
+    return;
+  }
+  for (auto& c : commands) queue_.push_back(std::move(c));
+}
+
+void Feedback::CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id,
+                            const std::string& outcome, std::vector<storage::RedisCommand>* out) const {
+  const std::string key = keys::RecommendOfferStats(options_.workspace);
+  out->push_back({"HINCRBY", key, absl::StrCat(offer_id, "|", record.stage(), "|", kAllSegments, "|", outcome), "1"});
+  for (int i = 0; i < record.segments_size() && i < options_.max_stat_segments; ++i) {
+    out->push_back({"HINCRBY", key, absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome), "1"});
+  }
+}
+
+void Feedback::OnServed(const ServedRecommendation& served) {
+  v1::RecommendationRecord record;
+  record.set_recommendation_id(served.recommendation_id);
+  record.set_user_id(served.user_id);
+  record.set_stage(served.stage);
+  for (const auto& s : served.segments) record.add_segments(s);
+  for (const auto& o : served.offer_ids) record.add_offer_ids(o);
+  for (const auto& p : served.product_ids) record.add_product_ids(p);
+  *record.mutable_served_at() = ToProto(served.served_at);
+  const std::string bytes = record.SerializeAsString();
+  const std::string ttl = std::to_string(absl::ToInt64Seconds(options_.record_ttl));
+  const std::string day = absl::FormatTime("%Y%m%d", served.served_at, absl::UTCTimeZone());
+  const std::string cap_day = keys::RecommendCapsDay(options_.workspace, served.user_id, day);
+  const std::string cap_life = keys::RecommendCapsLifetime(options_.workspace, served.user_id);
+
+  std::vector<storage::RedisCommand> cmds;
+  cmds.push_back({"SET", keys::Recommendation(options_.workspace, served.recommendation_id), bytes, "EX", ttl});
+  cmds.push_back({"SET", keys::RecommendLast(options_.workspace, served.user_id), bytes, "EX", ttl});
+  for (const auto& offer : served.offer_ids) {
+    cmds.push_back({"HINCRBY", cap_day, offer, "1"});
+    cmds.push_back({"HINCRBY", cap_life, offer, "1"});
+    CountOutcome(record, offer, kImpression, &cmds);
+  }
+  if (!served.offer_ids.empty()) cmds.push_back({"EXPIRE", cap_day, std::to_string(2 * 24 * 3600)});
+  Enqueue(std::move(cmds));
+}
+
+void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
+  std::vector<storage::RedisCommand> reads;
+  std::vector<const CompletedOrder*> mine;
+  for (const auto& o : orders) {
+    if (!o.workspace.empty() && o.workspace != options_.workspace) continue;
+    reads.push_back({"GET", keys::RecommendLast(options_.workspace, o.user_id)});
+    mine.push_back(&o);
+  }
+  if (reads.empty()) return;
+  auto replies = redis_->Pipeline(reads);
+  if (!replies.ok()) return;  // best effort: attribution is statistics, not money
+  std::vector<storage::RedisCommand> cmds;
+  for (size_t i = 0; i < mine.size() && i < replies->size(); ++i) {
+    if (!(*replies)[i].is_string()) continue;
+    v1::RecommendationRecord record;
+    if (!record.ParseFromString((*replies)[i].str)) continue;
+    const absl::Time served = FromProto(record.served_at());
+    if (mine[i]->at < served || mine[i]->at - served > options_.attribution_window) continue;
+    for (const auto& offer : record.offer_ids()) CountOutcome(record, offer, kConversion, &cmds);
+    // One order converts a recommendation once.
+    cmds.push_back({"DEL", keys::RecommendLast(options_.workspace, mine[i]->user_id)});
+  }
+  if (!cmds.empty()) Enqueue(std::move(cmds));
+}
+
+absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::ReportOutcomeRequest& request) {
+  if (request.recommendation_id().empty()) return absl::InvalidArgumentError("recommendation_id: required");
+  if (request.item_id().empty()) return absl::InvalidArgumentError("item_id: required");
+  if (request.outcome() == v1::OUTCOME_UNSPECIFIED || !v1::Outcome_IsValid(request.outcome())) {
+    return absl::InvalidArgumentError(absl::StrCat("outcome: ", request.outcome(), " is not IMPRESSION, CLICK, CONVERSION or DISMISS"));
+  }
+  auto reply = redis_->Command({"GET", keys::Recommendation(options_.workspace, request.recommendation_id())});
+  if (!reply.ok()) return absl::UnavailableError(absl::StrCat("reading the recommendation: ", reply.status().message()));
+  v1::RecommendationRecord record;
+  if (!reply->is_string() || !record.ParseFromString(reply->str)) {
+    return absl::NotFoundError(absl::StrCat("recommendation_id: \"", request.recommendation_id(), "\" unknown or expired"));
+  }
+  const bool is_offer = Contains(record.offer_ids(), request.item_id());
+  if (!is_offer && !Contains(record.product_ids(), request.item_id())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("item_id: \"", request.item_id(), "\" was not part of recommendation ", request.recommendation_id()));
+  }
+  // Impressions are counted when a recommendation is served; a reported IMPRESSION only
+  // confirms it. Product outcomes are accepted but not broken out per offer.
+  if (is_offer && request.outcome() != v1::OUTCOME_IMPRESSION) {
+    std::vector<storage::RedisCommand> cmds;
+    const char* outcome = request.outcome() == v1::OUTCOME_CLICK        ? kClick
+                          : request.outcome() == v1::OUTCOME_CONVERSION ? kConversion
+                                                                        : kDismiss;
+    CountOutcome(record, request.item_id(), outcome, &cmds);
+    Enqueue(std::move(cmds));
+  }
+  return v1::ReportOutcomeResponse();
+}
+
+absl::StatusOr<v1::GetOfferStatsResponse> Feedback::GetOfferStats(const v1::GetOfferStatsRequest& request) {
+  auto reply = redis_->Command({"HGETALL", keys::RecommendOfferStats(options_.workspace)});
+  if (!reply.ok()) return absl::UnavailableError(absl::StrCat("reading offer statistics: ", reply.status().message()));
+  std::map<std::tuple<std::string, std::string, std::string>, v1::OfferStats> rows;
+  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
+    std::vector<std::string> parts = absl::StrSplit(reply->elements[i].str, '|');
+    int64_t n = 0;
+    if (parts.size() != 4 || !absl::SimpleAtoi(reply->elements[i + 1].str, &n)) continue;
+    if (!request.offer_id().empty() && parts[0] != request.offer_id()) continue;
+    v1::OfferStats& s = rows[{parts[0], parts[1], parts[2]}];
+    s.set_offer_id(parts[0]);
+    s.set_stage(parts[1]);
+    s.set_segment(parts[2] == kAllSegments ? "" : parts[2]);
+    if (parts[3] == kImpression) s.set_impressions(s.impressions() + n);
+    if (parts[3] == kClick) s.set_clicks(s.clicks() + n);
+    if (parts[3] == kConversion) s.set_conversions(s.conversions() + n);
+  }
+  v1::GetOfferStatsResponse out;
+  for (auto& [key, s] : rows) {
+    if (s.impressions() > 0) {
+      s.set_click_rate(static_cast<double>(s.clicks()) / s.impressions());
+      s.set_conversion_rate(static_cast<double>(s.conversions()) / s.impressions());
+    }
+    *out.add_stats() = std::move(s);
+  }
+  return out;
+}
+
+absl::Status Feedback::RefreshCache() {
+  auto reply = redis_->Command({"HGETALL", keys::RecommendOfferStats(options_.workspace)});
+  if (!reply.ok()) return reply.status();
+  cache_->Load(*reply);
+  return absl::OkStatus();
+}
+
+absl::Status Feedback::Flush() {
+  std::lock_guard<std::mutex> flush_lock(flush_mu_);
+  std::vector<storage::RedisCommand> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(queue_);
+  }
+  if (batch.empty()) return absl::OkStatus();
+  auto replies = redis_->Pipeline(batch);
+  if (!replies.ok()) {
+    // Counters are statistics: losing a flush while Redis is down is acceptable; count it.
+    dropped_ += batch.size();
+    return replies.status();
+  }
+  return absl::OkStatus();
+}
+
+void Feedback::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.flush_every), [&] { return stop_; })) break;
+      }
+      (void)Flush();
+    }
+    (void)Flush();  // what is in hand at shutdown
+  });
+}
+
+void Feedback::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace journey::recommend

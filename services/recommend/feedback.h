@@ -1,0 +1,96 @@
+// What happens after a recommendation is served: frequency-cap counters, attribution
+// records, outcome statistics per offer/stage/segment (impressions at serve time, clicks
+// and conversions reported or inferred from a later Order Completed), and the in-process
+// view of those statistics that Thompson sampling and budgets read. All writes leave the
+// request path: they are queued and flushed in batches, one pipeline per flush.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/server/service_runtime.h"
+#include "common/storage/redis_client.h"
+#include "common/time/clock.h"
+#include "journey/recommend/v1/recommend.pb.h"
+#include "services/recommend/offer_ranker.h"
+#include "services/recommend/recommend_logic.h"
+#include "services/recommend/stream_learner.h"
+
+namespace journey::recommend {
+
+struct FeedbackOptions {
+  std::string workspace = "default";
+  absl::Duration flush_every = absl::Milliseconds(10);
+  size_t max_queue = 100000;  // commands; beyond it new writes are dropped and counted
+  absl::Duration record_ttl = absl::Hours(24 * 7);
+  // An order within this long after a recommendation counts as its conversion.
+  absl::Duration attribution_window = absl::Hours(24);
+  // Segments beyond the first few are not broken out in the statistics (bounded writes).
+  int max_stat_segments = 3;
+};
+
+// Outcome statistics in process, refreshed from Redis (which all replicas write).
+class OfferStatsCache final : public OfferStatsView {
+ public:
+  OfferOutcomes Get(const std::string& offer_id, const std::string& stage) const override;
+  int64_t TotalConversions(const std::string& offer_id) const override;
+  // Replaces everything from the stats hash (HGETALL reply).
+  void Load(const storage::RedisReply& hash);
+  // Direct updates (tests and simulations).
+  void Add(const std::string& offer_id, const std::string& stage, const OfferOutcomes& delta);
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, OfferOutcomes> by_offer_stage_ ABSL_GUARDED_BY(mu_);  // "offer|stage"
+  absl::flat_hash_map<std::string, int64_t> conversions_ ABSL_GUARDED_BY(mu_);
+};
+
+class Feedback final : public server::BackgroundWorker {
+ public:
+  Feedback(FeedbackOptions options, storage::RedisClient* redis, OfferStatsCache* cache, const Clock* clock);
+  ~Feedback() override;
+
+  // Hooks: RecommendLogic's served listener and StreamLearner's order listener. Never block.
+  void OnServed(const ServedRecommendation& served);
+  void OnOrders(const std::vector<CompletedOrder>& orders);
+
+  absl::StatusOr<v1::ReportOutcomeResponse> ReportOutcome(const v1::ReportOutcomeRequest& request);
+  absl::StatusOr<v1::GetOfferStatsResponse> GetOfferStats(const v1::GetOfferStatsRequest& request);
+  // Reloads the cache from Redis (periodic task).
+  absl::Status RefreshCache();
+
+  // Sends everything queued now; returns when it was written (tests, drain).
+  absl::Status Flush();
+  uint64_t dropped() const { return dropped_; }
+
+  void Start() override;
+  void Stop() override;
+
+ private:
+  void Enqueue(std::vector<storage::RedisCommand> commands);
+  void CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id, const std::string& outcome,
+                    std::vector<storage::RedisCommand>* out) const;
+
+  const FeedbackOptions options_;
+  storage::RedisClient* redis_;
+  OfferStatsCache* cache_;
+  const Clock* clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<storage::RedisCommand> queue_;
+  bool stop_ = false;
+  std::atomic<uint64_t> dropped_{0};
+  std::mutex flush_mu_;
+  std::thread thread_;
+};
+
+}  // namespace journey::recommend

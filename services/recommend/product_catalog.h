@@ -1,0 +1,42 @@
+// The product catalog: what the recommender knows about each product (category, brand,
+// price, stock, whether repurchase makes sense). Bulk-loaded from a CSV or JSON file and
+// upserted through the admin RPC; products it does not know are still recommendable.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "journey/recommend/v1/recommend.pb.h"
+
+namespace journey::recommend {
+
+class ProductCatalog {
+ public:
+  using Product = std::shared_ptr<const v1::ProductInfo>;
+
+  // Validates and stores; the error names the product index and field.
+  absl::Status Upsert(const std::vector<v1::ProductInfo>& products);
+  Product Find(const std::string& product_id) const;
+  size_t size() const;
+  // Up to `n` products in stock (cold start before anything was learned).
+  std::vector<Product> Some(size_t n) const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Product> products_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> order_ ABSL_GUARDED_BY(mu_);
+};
+
+// CSV with a header naming columns (product_id required; category, brand, price, in_stock,
+// name, repurchasable optional; other columns become attributes), or a JSON array of
+// objects with the same keys. The format follows the file extension.
+absl::StatusOr<std::vector<v1::ProductInfo>> ParseProductsCsv(const std::string& text, const std::string& source);
+absl::StatusOr<std::vector<v1::ProductInfo>> ParseProductsJson(const std::string& text, const std::string& source);
+absl::StatusOr<std::vector<v1::ProductInfo>> LoadProductsFile(const std::string& path);
+
+}  // namespace journey::recommend

@@ -1,0 +1,203 @@
+#include "services/recommend/recommend_logic.h"
+
+#include <algorithm>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/storage/keys.h"
+
+namespace journey::recommend {
+namespace {
+
+using storage::RedisReply;
+
+void ParseCounts(const RedisReply& reply, absl::flat_hash_map<std::string, int64_t>* out) {
+  if (!reply.is_array()) return;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    int64_t n = 0;
+    if (absl::SimpleAtoi(reply.elements[i + 1].str, &n)) (*out)[reply.elements[i].str] = n;
+  }
+}
+
+}  // namespace
+
+RecommendLogic::RecommendLogic(RecommendOptions options, storage::RedisClient* redis, OfferCatalogStore* offers,
+                               ProductCatalog* products, ItemModel* model, const OfferStatsView* stats,
+                               const Clock* clock)
+    : options_(std::move(options)),
+      redis_(redis),
+      offers_(offers),
+      products_(products),
+      model_(model),
+      stats_(stats),
+      clock_(clock),
+      ranker_(options_.ranker) {}
+
+std::mt19937_64& RecommendLogic::Rng() {
+  // One generator per thread and logic instance: no lock on the hot path, and a fixed seed
+  // gives a reproducible sequence in single-threaded tests.
+  struct PerThread {
+    const RecommendLogic* owner = nullptr;
+    std::mt19937_64 rng;
+  };
+  thread_local PerThread local;
+  if (local.owner != this) {
+    local.owner = this;
+    const uint64_t stream = rng_streams_.fetch_add(1);
+    local.rng.seed(options_.seed != 0 ? options_.seed + stream : absl::Uniform<uint64_t>(absl::BitGen()));
+  }
+  return local.rng;
+}
+
+std::string RecommendLogic::NewRecommendationId() {
+  thread_local absl::BitGen gen;  // ids must be unique even when ranking is seeded
+  return absl::StrFormat("r%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
+}
+
+RecommendLogic::Snapshots RecommendLogic::Read(const std::string& uid, absl::Time now, absl::Duration timeout,
+                                               CustomerContext* customer) {
+  Snapshots snap;
+  const std::string day = absl::FormatTime("%Y%m%d", now, absl::UTCTimeZone());
+  std::vector<storage::RedisCommand> cmds = {
+      {"HMGET", keys::View(options_.workspace, uid), std::string(keys::kViewJourneyField),
+       std::string(keys::kViewPersonaField)},
+      {"HGETALL", keys::RecommendCapsDay(options_.workspace, uid, day)},
+      {"HGETALL", keys::RecommendCapsLifetime(options_.workspace, uid)},
+  };
+  auto replies = redis_->Pipeline(cmds, timeout);
+  if (!replies.ok() || replies->size() != cmds.size() || (*replies)[0].is_error()) return snap;
+  snap.ok = true;
+  const RedisReply& view = (*replies)[0];
+  if (view.is_array() && view.elements.size() == 2) {
+    if (view.elements[0].is_string()) snap.has_journey = snap.journey.ParseFromString(view.elements[0].str);
+    if (view.elements[1].is_string()) snap.persona.ParseFromString(view.elements[1].str);
+  }
+  ParseCounts((*replies)[1], &customer->shown_today);
+  ParseCounts((*replies)[2], &customer->shown_lifetime);
+  return snap;
+}
+
+absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v1::GetRecommendationsRequest& request,
+                                                                        absl::Duration budget) {
+  const std::string& uid = !request.user_id().empty() ? request.user_id() : request.anonymous_id();
+  if (uid.empty()) return absl::InvalidArgumentError("user_id or anonymous_id: one is required");
+  if (uid.size() > 256) return absl::InvalidArgumentError("user_id: longer than 256 characters");
+  if (request.limit() < 0 || request.limit() > options_.max_limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit: ", request.limit(), " is outside 0..", options_.max_limit, " (0 = default)"));
+  }
+  if (!v1::Placement_IsValid(request.placement())) {
+    return absl::InvalidArgumentError(absl::StrCat("placement: unknown value ", request.placement()));
+  }
+  if (request.cart_product_ids_size() > 200) return absl::InvalidArgumentError("cart_product_ids: more than 200");
+  const size_t limit = request.limit() == 0 ? options_.default_limit : request.limit();
+  const absl::Time now = clock_->Now();
+
+  CustomerContext customer;
+  customer.placement = request.placement();
+  customer.now = now;
+  const absl::Duration timeout = std::max(absl::Milliseconds(1), std::min(options_.redis_timeout, budget / 2));
+  Snapshots snap = Read(uid, now, timeout, &customer);
+
+  v1::GetRecommendationsResponse out;
+  out.set_recommendation_id(NewRecommendationId());
+  if (!snap.ok) {
+    customer.degraded = true;
+    out.set_degraded(true);
+    degraded_.fetch_add(1);
+  } else {
+    customer.stage = snap.has_journey && !snap.journey.stage().empty() ? absl::AsciiStrToUpper(snap.journey.stage())
+                                                                       : options_.default_stage;
+    customer.segments.assign(snap.persona.segments().begin(), snap.persona.segments().end());
+    customer.persona = snap.persona.persona();
+    for (const auto& [purpose, granted] : snap.persona.consent()) customer.consent[purpose] = granted;
+    customer.purchased_product_ids.assign(snap.journey.purchased_product_ids().begin(),
+                                          snap.journey.purchased_product_ids().end());
+    out.set_stage(customer.stage);
+  }
+
+  std::shared_ptr<const OfferCatalog> catalog = offers_->Get();
+  for (RankedOffer& r : ranker_.Rank(*catalog, customer, stats_, limit, Rng())) {
+    v1::OfferRecommendation* o = out.add_offers();
+    o->set_offer_id(r.offer->offer.id());
+    o->set_kind(r.offer->offer.kind());
+    o->set_title(r.offer->offer.title());
+    o->set_score(r.score);
+    for (auto& reason : r.reasons) o->add_reasons(std::move(reason));
+    *o->mutable_attributes() = r.offer->offer.attributes();
+  }
+  RankProducts(request, snap, limit, &out);
+
+  if (!out.degraded() && listener_) {
+    ServedRecommendation served;
+    served.recommendation_id = out.recommendation_id();
+    served.user_id = uid;
+    served.stage = customer.stage;
+    served.segments = customer.segments;
+    for (const auto& o : out.offers()) served.offer_ids.push_back(o.offer_id());
+    for (const auto& p : out.products()) served.product_ids.push_back(p.product_id());
+    served.served_at = now;
+    listener_(served);
+  }
+  return out;
+}
+
+void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, const Snapshots& snap, size_t limit,
+                                  v1::GetRecommendationsResponse* out) const {
+  // The session as the model reads it, oldest first, the item on screen last: the
+  // journey's view of the current session (or a few recent products when it has none),
+  // then the request's cart and current product, which are fresher than any snapshot.
+  std::vector<std::string> session(snap.journey.session_product_ids().begin(),
+                                   snap.journey.session_product_ids().end());
+  if (session.empty()) {
+    const auto& recent = snap.journey.recent_product_ids();  // newest first
+    for (int i = std::min(recent.size(), options_.recent_as_session) - 1; i >= 0; --i) session.push_back(recent[i]);
+  }
+  for (const auto& id : request.cart_product_ids()) session.push_back(id);
+  if (!request.current_product_id().empty()) session.push_back(request.current_product_id());
+
+  absl::flat_hash_map<std::string, bool> bought;
+  for (const auto& id : snap.journey.purchased_product_ids()) bought[id] = true;
+  auto allowed = [&](const std::string& id) {
+    ProductCatalog::Product p = products_->Find(id);
+    if (p == nullptr) return !bought.contains(id);
+    if (!p->in_stock()) return false;
+    return p->repurchasable() || !bought.contains(id);
+  };
+  // Ask for extra candidates so the diversity rule can skip some and still fill the list.
+  std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 3) : model_->Recommend(session, limit * 3, allowed);
+  absl::flat_hash_map<std::string, int> per_category;
+  auto emit = [&](const std::string& id, double score, const std::string& reason) {
+    ProductCatalog::Product p = products_->Find(id);
+    if (p != nullptr && !p->category().empty() && ++per_category[p->category()] > options_.max_per_category) return;
+    v1::ProductRecommendation* r = out->add_products();
+    r->set_product_id(id);
+    r->set_score(score);
+    if (!reason.empty()) r->add_reasons(reason);
+    if (p != nullptr) {
+      r->set_category(p->category());
+      r->set_brand(p->brand());
+      r->set_price(p->price());
+    }
+  };
+  for (const ScoredItem& item : items) {
+    if (static_cast<size_t>(out->products_size()) >= limit) break;
+    if (session.empty() && !allowed(item.item_id)) continue;
+    emit(item.item_id, item.score, item.reason);
+  }
+  if (static_cast<size_t>(out->products_size()) < limit) {
+    // Nothing learned yet (a fresh deployment): products from the catalog.
+    absl::flat_hash_map<std::string, bool> have;
+    for (const auto& p : out->products()) have[p.product_id()] = true;
+    for (const auto& p : products_->Some(limit * 2)) {
+      if (static_cast<size_t>(out->products_size()) >= limit) break;
+      if (have.contains(p->product_id()) || !allowed(p->product_id())) continue;
+      emit(p->product_id(), 0, "from the catalog");
+    }
+  }
+}
+
+}  // namespace journey::recommend

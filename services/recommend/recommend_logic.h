@@ -1,0 +1,95 @@
+// GetRecommendations: one pipelined Redis read (journey and persona snapshots, frequency
+// caps), then everything in process: eligible offers ranked for the customer's stage, and
+// products from the session model. When Redis is slow or down the answer comes from
+// in-process fallbacks, marked degraded, within the request's budget.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/storage/redis_client.h"
+#include "common/time/clock.h"
+#include "journey/common/v1/common.pb.h"
+#include "journey/recommend/v1/recommend.pb.h"
+#include "services/recommend/item_model.h"
+#include "services/recommend/offer_ranker.h"
+#include "services/recommend/offer_store.h"
+#include "services/recommend/product_catalog.h"
+
+namespace journey::recommend {
+
+struct RecommendOptions {
+  std::string workspace = "default";
+  // Longest wait for the request's one Redis round trip; past it the answer is degraded.
+  absl::Duration redis_timeout = absl::Milliseconds(50);
+  int default_limit = 10;
+  int max_limit = 100;
+  // Diversity: at most this many products of one category in the list.
+  int max_per_category = 4;
+  // The stage of a customer the journey service has not seen yet.
+  std::string default_stage = "AWARENESS";
+  // How many of the customer's recent products stand in for an empty current session.
+  int recent_as_session = 3;
+  OfferRankerOptions ranker;
+  uint64_t seed = 0;  // 0 = from the OS; fixed in tests
+};
+
+// What was served, for caps, attribution and statistics (written asynchronously).
+struct ServedRecommendation {
+  std::string recommendation_id;
+  std::string user_id;
+  std::string stage;
+  std::vector<std::string> segments;
+  std::vector<std::string> offer_ids;
+  std::vector<std::string> product_ids;
+  absl::Time served_at;
+};
+
+class RecommendLogic {
+ public:
+  RecommendLogic(RecommendOptions options, storage::RedisClient* redis, OfferCatalogStore* offers,
+                 ProductCatalog* products, ItemModel* model, const OfferStatsView* stats, const Clock* clock);
+
+  // `budget`: time left for the request (e.g. from the gRPC deadline); Redis gets at most
+  // min(budget / 2, redis_timeout).
+  absl::StatusOr<v1::GetRecommendationsResponse> Recommend(const v1::GetRecommendationsRequest& request,
+                                                          absl::Duration budget = absl::InfiniteDuration());
+
+  // Called after every answer that was not degraded (caps, attribution); must not block.
+  void SetServedListener(std::function<void(const ServedRecommendation&)> listener) { listener_ = std::move(listener); }
+
+  uint64_t degraded_count() const { return degraded_.load(); }
+
+ private:
+  struct Snapshots {
+    bool ok = false;
+    journey::common::v1::JourneySnapshot journey;
+    journey::common::v1::PersonaSnapshot persona;
+    bool has_journey = false;
+  };
+  Snapshots Read(const std::string& uid, absl::Time now, absl::Duration timeout, CustomerContext* customer);
+  void RankProducts(const v1::GetRecommendationsRequest& request, const Snapshots& snap, size_t limit,
+                    v1::GetRecommendationsResponse* out) const;
+  std::string NewRecommendationId();
+  std::mt19937_64& Rng();
+
+  const RecommendOptions options_;
+  storage::RedisClient* redis_;
+  OfferCatalogStore* offers_;
+  ProductCatalog* products_;
+  ItemModel* model_;
+  const OfferStatsView* stats_;
+  const Clock* clock_;
+  OfferRanker ranker_;
+  std::function<void(const ServedRecommendation&)> listener_;
+  std::atomic<uint64_t> degraded_{0};
+  std::atomic<uint64_t> rng_streams_{0};
+};
+
+}  // namespace journey::recommend

@@ -1,0 +1,267 @@
+// Component tests against a real redis-server: snapshots written into the view hash drive
+// the offers, caps hold across requests, the stream teaches the model, outcomes and
+// inferred conversions reach the statistics, Redis down means degraded answers, and the
+// catalog reloads under load without a failed request.
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "services/recommend/catalog_admin.h"
+#include "services/recommend/feedback.h"
+#include "services/recommend/recommend_logic.h"
+#include "services/recommend/stream_learner.h"
+#include "tests/testing/redis_server.h"
+
+namespace journey::recommend {
+namespace {
+
+namespace cv1 = journey::common::v1;
+
+constexpr char kCatalog[] = R"(
+offers:
+  - {id: guide, kind: content, stages: [AWARENESS]}
+  - {id: compare, kind: content, stages: [CONSIDERATION]}
+  - {id: free-ship, kind: free_shipping, stages: [DECISION], placements: [cart]}
+  - {id: capped, kind: discount, stages: [DECISION], cap_per_day: 2}
+  - {id: thanks, kind: content, stages: [PURCHASE]}
+  - {id: rewards, kind: loyalty_reward, stages: [LOYALTY]}
+  - {id: vip-only, kind: content, stages: [LOYALTY], segments: [vip]}
+)";
+
+class RecommendRedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_server_.Start().ok());
+    storage::HiredisOptions ho;
+    ho.endpoint.host = "127.0.0.1";
+    ho.endpoint.port = redis_server_.port();
+    ho.command_timeout = absl::Milliseconds(200);
+    auto client = storage::HiredisClient::Create(ho);
+    ASSERT_TRUE(client.ok());
+    redis_ = std::move(*client);
+    auto offers = ParseOffersYaml(kCatalog, "test");
+    ASSERT_TRUE(offers.ok()) << offers.status();
+    store_ = std::make_unique<OfferCatalogStore>(*OfferCatalog::Build(*offers, 0));
+    feedback_ = std::make_unique<Feedback>(FeedbackOptions{}, redis_.get(), &stats_, &clock_);
+    RecommendOptions options;
+    options.seed = 1;
+    logic_ = std::make_unique<RecommendLogic>(options, redis_.get(), store_.get(), &products_, &model_, &stats_, &clock_);
+    logic_->SetServedListener([this](const ServedRecommendation& s) { feedback_->OnServed(s); });
+  }
+
+  void WriteJourney(const std::string& uid, const std::string& stage, std::vector<std::string> segments = {}) {
+    cv1::JourneySnapshot j;
+    j.set_user_id(uid);
+    j.set_stage(stage);
+    cv1::PersonaSnapshot p;
+    p.set_user_id(uid);
+    for (auto& s : segments) p.add_segments(s);
+    ASSERT_TRUE(redis_->Command({"HSET", keys::View("default", uid), "journey", j.SerializeAsString(), "persona",
+                                 p.SerializeAsString()})
+                    .ok());
+  }
+
+  v1::GetRecommendationsResponse Get(const std::string& uid, v1::Placement placement = v1::PLACEMENT_UNSPECIFIED,
+                                     const std::string& current = "") {
+    v1::GetRecommendationsRequest req;
+    req.set_user_id(uid);
+    req.set_placement(placement);
+    req.set_current_product_id(current);
+    auto r = logic_->Recommend(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : v1::GetRecommendationsResponse();
+  }
+
+  static std::vector<std::string> OfferIds(const v1::GetRecommendationsResponse& r) {
+    std::vector<std::string> ids;
+    for (const auto& o : r.offers()) ids.push_back(o.offer_id());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+
+  void Append(const std::string& uid, const std::string& name, const std::string& product, absl::Time t) {
+    cv1::EventEnvelope env;
+    env.set_kind(cv1::ENVELOPE_KIND_EVENT);
+    env.set_workspace_id("default");
+    env.set_canonical_user_id(uid);
+    env.mutable_event()->set_name(name);
+    env.mutable_event()->set_product_id(product);
+    env.mutable_event()->mutable_timestamp()->set_seconds(absl::ToUnixSeconds(t));
+    ASSERT_TRUE(redis_->Command({"XADD", keys::EventStream(keys::PartitionOf(uid, 16)), "*", "e", env.SerializeAsString()}).ok());
+  }
+
+  testing::RedisServer redis_server_;
+  std::unique_ptr<storage::HiredisClient> redis_;
+  ManualClock clock_{absl::FromUnixSeconds(1790000000)};
+  ProductCatalog products_;
+  ItemModel model_;
+  OfferStatsCache stats_;
+  std::unique_ptr<OfferCatalogStore> store_;
+  std::unique_ptr<Feedback> feedback_;
+  std::unique_ptr<RecommendLogic> logic_;
+};
+
+TEST_F(RecommendRedisTest, OffersFollowTheStageInTheSnapshot) {
+  auto unknown = Get("nobody");
+  EXPECT_EQ(unknown.stage(), "AWARENESS");
+  EXPECT_FALSE(unknown.degraded());
+  EXPECT_EQ(OfferIds(unknown), std::vector<std::string>{"guide"});
+  EXPECT_FALSE(unknown.recommendation_id().empty());
+
+  WriteJourney("u1", "CONSIDERATION");
+  EXPECT_EQ(OfferIds(Get("u1")), std::vector<std::string>{"compare"});
+  WriteJourney("u1", "DECISION");
+  EXPECT_EQ(OfferIds(Get("u1", v1::PLACEMENT_CART)), (std::vector<std::string>{"capped", "free-ship"}));
+  EXPECT_EQ(OfferIds(Get("u1", v1::PLACEMENT_HOME)), std::vector<std::string>{"capped"});
+  WriteJourney("u1", "PURCHASE");
+  auto purchase = Get("u1");
+  EXPECT_EQ(OfferIds(purchase), std::vector<std::string>{"thanks"});
+  EXPECT_EQ(purchase.offers(0).reasons(0), "stage: purchase");
+  WriteJourney("u1", "LOYALTY", {"vip"});
+  EXPECT_EQ(OfferIds(Get("u1")), (std::vector<std::string>{"rewards", "vip-only"}));
+  EXPECT_NE(Get("u1").recommendation_id(), Get("u1").recommendation_id());
+}
+
+TEST_F(RecommendRedisTest, DailyCapHoldsAcrossRequestsAndResetsNextDay) {
+  WriteJourney("u2", "DECISION");
+  auto has_capped = [&] {
+    auto ids = OfferIds(Get("u2"));
+    return std::find(ids.begin(), ids.end(), "capped") != ids.end();
+  };
+  EXPECT_TRUE(has_capped());
+  ASSERT_TRUE(feedback_->Flush().ok());
+  EXPECT_TRUE(has_capped());
+  ASSERT_TRUE(feedback_->Flush().ok());
+  EXPECT_FALSE(has_capped()) << "shown twice today: cap_per_day 2 reached";
+  clock_.Advance(absl::Hours(24));
+  EXPECT_TRUE(has_capped()) << "a new day";
+}
+
+TEST_F(RecommendRedisTest, StreamTeachesCoOccurrenceAndPopularity) {
+  const absl::Time t = absl::FromUnixSeconds(1790000000);
+  for (int u = 0; u < 5; ++u) {
+    Append("shopper" + std::to_string(u), "Product Viewed", "kettle", t + absl::Seconds(u * 10));
+    Append("shopper" + std::to_string(u), "Product Viewed", "teapot", t + absl::Seconds(u * 10 + 1));
+  }
+  Append("other", "Product Viewed", "socks", t);
+  StreamLearner learner(redis_.get(), &model_, StreamLearnerOptions{}, &clock_);
+  auto applied = learner.PollOnce();
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 11u);
+  EXPECT_EQ(*learner.PollOnce(), 0u) << "entries are read once";
+
+  auto recs = Get("new-visitor", v1::PLACEMENT_PRODUCT_PAGE, "kettle");
+  ASSERT_GE(recs.products_size(), 2);
+  std::vector<std::string> ids;
+  for (const auto& p : recs.products()) ids.push_back(p.product_id());
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "teapot"), ids.end());
+  for (const auto& p : recs.products()) {
+    if (p.product_id() == "teapot") EXPECT_EQ(p.reasons(0), "viewed together with kettle");
+  }
+  auto cold = Get("another-visitor");
+  ASSERT_GE(cold.products_size(), 1);
+  EXPECT_TRUE(cold.products(0).product_id() == "kettle" || cold.products(0).product_id() == "teapot");
+}
+
+TEST_F(RecommendRedisTest, OutcomesAndInferredConversionsReachStatistics) {
+  WriteJourney("u3", "CONSIDERATION");
+  auto served = Get("u3");
+  ASSERT_TRUE(feedback_->Flush().ok());
+  v1::ReportOutcomeRequest click;
+  click.set_recommendation_id(served.recommendation_id());
+  click.set_item_id("compare");
+  click.set_outcome(v1::OUTCOME_CLICK);
+  ASSERT_TRUE(feedback_->ReportOutcome(click).ok());
+  click.set_item_id("not-served");
+  EXPECT_EQ(feedback_->ReportOutcome(click).status().code(), absl::StatusCode::kInvalidArgument);
+  click.set_recommendation_id("r-unknown");
+  EXPECT_EQ(feedback_->ReportOutcome(click).status().code(), absl::StatusCode::kNotFound);
+
+  feedback_->OnOrders({{"default", "u3", {"p1"}, clock_.Now() + absl::Minutes(5)}});
+  ASSERT_TRUE(feedback_->Flush().ok());
+  feedback_->OnOrders({{"default", "u3", {"p2"}, clock_.Now() + absl::Minutes(6)}});  // already attributed
+  ASSERT_TRUE(feedback_->Flush().ok());
+
+  v1::GetOfferStatsRequest req;
+  req.set_offer_id("compare");
+  auto stats = feedback_->GetOfferStats(req);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->stats_size(), 1);
+  EXPECT_EQ(stats->stats(0).stage(), "CONSIDERATION");
+  EXPECT_EQ(stats->stats(0).impressions(), 1);
+  EXPECT_EQ(stats->stats(0).clicks(), 1);
+  EXPECT_EQ(stats->stats(0).conversions(), 1);
+  ASSERT_TRUE(feedback_->RefreshCache().ok());
+  EXPECT_EQ(stats_.Get("compare", "CONSIDERATION").clicks, 1);
+}
+
+TEST_F(RecommendRedisTest, RedisDownAnswersDegradedWithinTheDeadline) {
+  model_.Observe("s", "bestseller", clock_.Now());
+  model_.RefreshRankings();
+  redis_server_.Stop();
+  const absl::Time start = absl::Now();
+  v1::GetRecommendationsRequest req;
+  req.set_anonymous_id("a1");
+  auto r = logic_->Recommend(req, absl::Milliseconds(100));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(100));
+  EXPECT_TRUE(r->degraded());
+  // Only offers without caps, segments or consent, from any stage.
+  const std::vector<std::string> unconditional = {"compare", "free-ship", "guide", "rewards", "thanks"};
+  EXPECT_GE(r->offers_size(), 3);
+  for (const auto& id : OfferIds(*r)) {
+    EXPECT_NE(std::find(unconditional.begin(), unconditional.end(), id), unconditional.end()) << id;
+  }
+  ASSERT_EQ(r->products_size(), 1);
+  EXPECT_EQ(r->products(0).product_id(), "bestseller");
+  ASSERT_TRUE(redis_server_.Start().ok());
+  EXPECT_FALSE(Get("a1").degraded());
+}
+
+TEST_F(RecommendRedisTest, CatalogReloadsUnderLoadWithoutAFailedRequest) {
+  CatalogAdmin admin("default", redis_.get(), store_.get(), &products_);
+  OfferCatalogStore other_replica(*OfferCatalog::Build({}, 0));
+  CatalogAdmin other_admin("default", redis_.get(), &other_replica, &products_);
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, requests{0};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 2; ++i) {
+    load.emplace_back([&] {
+      while (!stop) {
+        v1::GetRecommendationsRequest req;
+        req.set_user_id("loader");
+        auto r = logic_->Recommend(req);
+        if (!r.ok() || r->offers_size() == 0) failures++;
+        requests++;
+      }
+    });
+  }
+  for (int v = 1; v <= 20; ++v) {
+    v1::ApplyOffersRequest apply;
+    apply.set_yaml("offers:\n  - {id: guide-v" + std::to_string(v) + ", kind: content, stages: [AWARENESS]}\n");
+    apply.set_replace_all(true);
+    auto applied = admin.ApplyOffers(apply);
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_TRUE(applied->valid());
+    EXPECT_EQ(applied->version(), v);
+  }
+  v1::ApplyOffersRequest bad;
+  bad.set_yaml("offers:\n  - {id: x, kind: content, stages: [AWARENESS], weight: -1}\n");
+  auto rejected = admin.ApplyOffers(bad);
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_FALSE(rejected->valid());
+  EXPECT_NE(rejected->errors(0).find("weight: must be >= 0"), std::string::npos);
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_EQ(failures.load(), 0) << "of " << requests.load();
+  EXPECT_EQ(admin.ListOffers().version(), 20);
+  EXPECT_EQ(OfferIds(Get("loader")), std::vector<std::string>{"guide-v20"});
+  ASSERT_TRUE(other_admin.SyncFromRedis().ok());
+  EXPECT_EQ(other_replica.Get()->version(), 20) << "another replica adopts the applied catalog";
+}
+
+}  // namespace
+}  // namespace journey::recommend
