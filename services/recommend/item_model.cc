@@ -105,6 +105,15 @@ void ItemModel::Observe(const std::string& session_key, const std::string& item_
   if (sessions_.size() > options_.max_sessions) EvictIdleSessions();
 }
 
+std::vector<std::string> ItemModel::SessionItems(const std::string& session_key) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> out;
+  auto it = sessions_.find(session_key);
+  if (it == sessions_.end() || latest_ - it->second.last_seen > options_.session_gap) return out;
+  for (auto r = it->second.recent.rbegin(); r != it->second.recent.rend(); ++r) out.push_back(names_[*r]);
+  return out;
+}
+
 void ItemModel::ForgetSession(const std::string& session_key) {
   absl::MutexLock lock(&mu_);
   sessions_.erase(session_key);

@@ -52,6 +52,9 @@ class ItemModel {
   // customer's interactions (the customer id, or customer + session id); `weight` is how
   // strong a signal the event is (view < add to cart < purchase).
   void Observe(const std::string& session_key, const std::string& item_id, absl::Time t, double weight = 1.0);
+  // The live session of `session_key` as the model saw it in the stream, oldest first
+  // (distinct items); empty when there is none or it went idle.
+  std::vector<std::string> SessionItems(const std::string& session_key) const;
   // Forgets a customer's live session (erasure, identity merge).
   void ForgetSession(const std::string& session_key);
 

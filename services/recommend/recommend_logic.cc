@@ -129,7 +129,7 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     for (auto& reason : r.reasons) o->add_reasons(std::move(reason));
     *o->mutable_attributes() = r.offer->offer.attributes();
   }
-  RankProducts(request, snap, limit, &out);
+  RankProducts(request, uid, snap, limit, &out);
 
   if (!out.degraded() && listener_) {
     ServedRecommendation served;
@@ -145,13 +145,15 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
   return out;
 }
 
-void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, const Snapshots& snap, size_t limit,
-                                  v1::GetRecommendationsResponse* out) const {
+void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid,
+                                  const Snapshots& snap, size_t limit, v1::GetRecommendationsResponse* out) const {
   // The session as the model reads it, oldest first, the item on screen last: the
-  // journey's view of the current session (or a few recent products when it has none),
-  // then the request's cart and current product, which are fresher than any snapshot.
+  // journey's view of the current session (else the session this replica saw in the
+  // stream, else a few recent products), then the request's cart and current product,
+  // which are fresher than any snapshot.
   std::vector<std::string> session(snap.journey.session_product_ids().begin(),
                                    snap.journey.session_product_ids().end());
+  if (session.empty()) session = model_->SessionItems(uid);
   if (session.empty()) {
     const auto& recent = snap.journey.recent_product_ids();  // newest first
     for (int i = std::min(recent.size(), options_.recent_as_session) - 1; i >= 0; --i) session.push_back(recent[i]);

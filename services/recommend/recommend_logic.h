@@ -74,8 +74,8 @@ class RecommendLogic {
     bool has_journey = false;
   };
   Snapshots Read(const std::string& uid, absl::Time now, absl::Duration timeout, CustomerContext* customer);
-  void RankProducts(const v1::GetRecommendationsRequest& request, const Snapshots& snap, size_t limit,
-                    v1::GetRecommendationsResponse* out) const;
+  void RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid, const Snapshots& snap,
+                    size_t limit, v1::GetRecommendationsResponse* out) const;
   std::string NewRecommendationId();
   std::mt19937_64& Rng();
 

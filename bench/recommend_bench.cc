@@ -1,0 +1,282 @@
+// Open-loop load on Recommend.GetRecommendations: requests leave at a fixed rate whatever
+// the server does, and each latency is measured from the request's intended send time (so
+// a stall shows up as latency, not as a lower rate). The same run first measures an empty
+// gRPC call (grpc.health.v1.Health/Check) on the same server, so the recommend overhead
+// reads as a ratio. The server runs in this process with the production wiring, a private
+// redis-server (unless --redis_url), a synthetic catalog of --offers offers and --products
+// products, a model trained on synthetic sessions, and customer snapshots in Redis.
+// Prints JSON.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "services/recommend/catalog_admin.h"
+#include "services/recommend/feedback.h"
+#include "services/recommend/recommend_logic.h"
+#include "services/recommend/recommend_service.h"
+#include "services/recommend/stream_learner.h"
+#include "tests/testing/redis_server.h"
+
+ABSL_FLAG(double, rate, 5000, "requests per second");
+ABSL_FLAG(double, seconds, 10, "duration of each phase");
+ABSL_FLAG(int, offers, 1000, "offers in the catalog");
+ABSL_FLAG(int, products, 100000, "products in the catalog");
+ABSL_FLAG(int, users, 20000, "customers with snapshots in Redis");
+ABSL_FLAG(std::string, redis_url, "", "Redis to use; empty = start a private redis-server");
+
+namespace {
+
+using namespace journey;
+using namespace journey::recommend;
+using Clock = std::chrono::steady_clock;
+
+const char* kStages[] = {"AWARENESS", "CONSIDERATION", "DECISION", "PURCHASE", "POST_PURCHASE", "LOYALTY"};
+
+std::vector<v1::Offer> SyntheticOffers(int n, std::mt19937_64& rng) {
+  std::vector<v1::Offer> offers;
+  for (int i = 0; i < n; ++i) {
+    v1::Offer o;
+    o.set_id(absl::StrCat("offer-", i));
+    o.set_kind(static_cast<v1::OfferKind>(1 + i % 8));
+    o.set_title(absl::StrCat("Offer ", i));
+    o.add_stages(kStages[i % 6]);
+    if (i % 7 == 0) o.add_stages(kStages[(i + 1) % 6]);
+    for (int p = 1; p <= 6; ++p) {
+      if ((i + p) % 3 == 0) o.add_placements(static_cast<v1::Placement>(p));
+    }
+    if (i % 10 == 0) o.add_segments(absl::StrCat("seg-", i % 20));
+    if (i % 9 == 0) o.set_consent_purpose("marketing");
+    if (i % 3 == 0) o.set_cap_per_day(3);
+    if (i % 5 == 0) o.set_cap_lifetime(20);
+    o.set_priority(static_cast<int>(rng() % 3));
+    o.set_weight(0.5 + (rng() % 100) / 100.0);
+    offers.push_back(std::move(o));
+  }
+  return offers;
+}
+
+// Zipf-like product popularity with locality: the next item in a session is near the last.
+std::string ProductAt(uint64_t i) { return absl::StrCat("p", i); }
+
+struct Phase {
+  std::vector<int64_t> latency_ns;
+  std::atomic<int64_t> done{0};
+  std::atomic<int64_t> errors{0};
+  std::atomic<int64_t> degraded{0};
+  double elapsed_s = 0;
+};
+
+void Report(const char* name, Phase& phase, bool last) {
+  std::vector<int64_t> v(phase.latency_ns.begin(), phase.latency_ns.end());
+  std::sort(v.begin(), v.end());
+  auto q = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))] / 1e6; };
+  std::printf("  \"%s\": {\"requests\": %zu, \"achieved_rps\": %.0f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+              "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": %lld, \"degraded\": %lld}%s\n",
+              name, v.size(), v.size() / phase.elapsed_s, q(0.5), q(0.99), q(0.999), v.empty() ? 0.0 : v.back() / 1e6,
+              static_cast<long long>(phase.errors.load()), static_cast<long long>(phase.degraded.load()), last ? "" : ",");
+}
+
+// Issues `issue(i, intended_start, on_done)` at the fixed rate and waits for completions.
+template <typename Issue>
+void RunOpenLoop(double rate, double seconds, Phase& phase, Issue issue) {
+  const int64_t n = static_cast<int64_t>(rate * seconds);
+  phase.latency_ns.assign(n, 0);
+  const auto period = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
+  const auto start = Clock::now() + std::chrono::milliseconds(10);
+  for (int64_t i = 0; i < n; ++i) {
+    const auto intended = start + i * period;
+    std::this_thread::sleep_until(intended);
+    issue(i, intended);
+  }
+  while (phase.done.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  phase.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  std::mt19937_64 rng(12345);
+  std::unique_ptr<testing::RedisServer> private_redis;
+  std::string url = absl::GetFlag(FLAGS_redis_url);
+  if (url.empty()) {
+    private_redis = std::make_unique<testing::RedisServer>();
+    if (auto st = private_redis->Start(); !st.ok()) {
+      std::fprintf(stderr, "redis-server: %s\n", std::string(st.message()).c_str());
+      return 2;
+    }
+    url = private_redis->url();
+  }
+  auto redis = storage::HiredisClient::FromUrl(url, 16);
+  if (!redis.ok()) return 2;
+  (void)(*redis)->Command({"FLUSHDB"});
+
+  // Catalogs and model.
+  auto catalog = OfferCatalog::Build(SyntheticOffers(absl::GetFlag(FLAGS_offers), rng), 0);
+  if (!catalog.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(catalog.status().message()).c_str());
+    return 1;
+  }
+  OfferCatalogStore store(*catalog);
+  const int n_products = absl::GetFlag(FLAGS_products);
+  ProductCatalog products;
+  {
+    std::vector<v1::ProductInfo> batch;
+    for (int i = 0; i < n_products; ++i) {
+      v1::ProductInfo p;
+      p.set_product_id(ProductAt(i));
+      p.set_category(absl::StrCat("cat-", i % 200));
+      p.set_brand(absl::StrCat("brand-", i % 500));
+      p.set_price(1 + i % 300);
+      p.set_in_stock(i % 20 != 0);
+      batch.push_back(std::move(p));
+    }
+    (void)products.Upsert(batch);
+  }
+  ItemModel model;
+  std::geometric_distribution<int> step(0.3);
+  std::uniform_int_distribution<int> len(2, 10);
+  const absl::Time t0 = absl::Now() - absl::Hours(24);
+  auto zipf_item = [&](void) {
+    // Heavy head: squares of a uniform concentrate mass on low ids.
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return static_cast<uint64_t>(u * u * u * n_products);
+  };
+  for (int s = 0; s < 40000; ++s) {
+    uint64_t item = zipf_item();
+    const int l = len(rng);
+    for (int k = 0; k < l; ++k) {
+      model.Observe(absl::StrCat("train-", s), ProductAt(item), t0 + absl::Seconds(s * 2 + k));
+      item = (item + step(rng)) % n_products;
+    }
+  }
+  model.RefreshRankings();
+
+  // Customers' snapshots.
+  const int n_users = absl::GetFlag(FLAGS_users);
+  {
+    std::vector<storage::RedisCommand> writes;
+    for (int u = 0; u < n_users; ++u) {
+      common::v1::JourneySnapshot j;
+      j.set_stage(kStages[u % 6]);
+      for (int k = 0; k < 3; ++k) j.add_session_product_ids(ProductAt(zipf_item()));
+      j.add_purchased_product_ids(ProductAt(zipf_item()));
+      common::v1::PersonaSnapshot p;
+      p.add_segments(absl::StrCat("seg-", u % 20));
+      (*p.mutable_consent())["marketing"] = u % 2 == 0;
+      writes.push_back({"HSET", keys::View("default", absl::StrCat("user-", u)), "journey", j.SerializeAsString(),
+                        "persona", p.SerializeAsString()});
+      if (writes.size() == 1000) {
+        (void)(*redis)->Pipeline(writes);
+        writes.clear();
+      }
+    }
+    if (!writes.empty()) (void)(*redis)->Pipeline(writes);
+  }
+
+  // The service, wired as in main.cc.
+  OfferStatsCache stats;
+  Feedback feedback(FeedbackOptions{}, redis->get(), &stats, RealClock::Get());
+  RecommendLogic logic(RecommendOptions{}, redis->get(), &store, &products, &model, &stats, RealClock::Get());
+  logic.SetServedListener([&](const ServedRecommendation& s) { feedback.OnServed(s); });
+  StreamLearner learner(redis->get(), &model, StreamLearnerOptions{}, RealClock::Get());
+  CatalogAdmin admin("default", redis->get(), &store, &products);
+  RecommendService service(&logic, &admin, &feedback);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  feedback.Start();
+  learner.Start();
+
+  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  auto stub = v1::Recommend::NewStub(channel);
+  grpc::GenericStub generic(channel);
+  const double rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
+
+  // Warm-up (connections, allocator, caches), not measured.
+  for (int i = 0; i < 200; ++i) {
+    grpc::ClientContext ctx;
+    v1::GetRecommendationsRequest req;
+    req.set_user_id(absl::StrCat("user-", i));
+    v1::GetRecommendationsResponse resp;
+    (void)stub->GetRecommendations(&ctx, req, &resp);
+  }
+
+  Phase empty;
+  grpc::ByteBuffer empty_request;
+  {
+    grpc::Slice nothing("", 0);
+    empty_request = grpc::ByteBuffer(&nothing, 1);
+  }
+  RunOpenLoop(rate, seconds, empty, [&](int64_t i, Clock::time_point intended) {
+    struct Call {
+      grpc::ClientContext ctx;
+      grpc::ByteBuffer resp;
+    };
+    auto* call = new Call;
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    generic.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &empty_request, &call->resp,
+                      [&, call, i, intended](grpc::Status s) {
+                        empty.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - intended).count();
+                        if (!s.ok()) empty.errors++;
+                        delete call;
+                        empty.done++;
+                      });
+  });
+
+  Phase recommend;
+  std::vector<v1::GetRecommendationsRequest> requests(4096);
+  for (auto& req : requests) {
+    const int u = static_cast<int>(rng() % (n_users + n_users / 10));  // ~9% unknown customers
+    req.set_user_id(absl::StrCat("user-", u));
+    req.set_placement(static_cast<v1::Placement>(rng() % 7));
+    req.set_current_product_id(ProductAt(zipf_item()));
+    req.set_limit(10);
+  }
+  RunOpenLoop(rate, seconds, recommend, [&](int64_t i, Clock::time_point intended) {
+    struct Call {
+      grpc::ClientContext ctx;
+      v1::GetRecommendationsResponse resp;
+    };
+    auto* call = new Call;
+    call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    stub->async()->GetRecommendations(&call->ctx, &requests[i % requests.size()], &call->resp,
+                                      [&, call, i, intended](grpc::Status s) {
+                                        recommend.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                      Clock::now() - intended)
+                                                                      .count();
+                                        if (!s.ok()) recommend.errors++;
+                                        if (s.ok() && call->resp.degraded()) recommend.degraded++;
+                                        if (s.ok() && call->resp.offers_size() == 0 && call->resp.products_size() == 0) {
+                                          recommend.errors++;
+                                        }
+                                        delete call;
+                                        recommend.done++;
+                                      });
+  });
+
+  std::printf("{\n  \"rate\": %.0f, \"seconds\": %.1f, \"offers\": %d, \"products\": %d, \"users\": %d, \"cores\": %u,\n",
+              rate, seconds, absl::GetFlag(FLAGS_offers), n_products, n_users, std::thread::hardware_concurrency());
+  Report("empty_grpc", empty, false);
+  Report("get_recommendations", recommend, true);
+  std::printf("}\n");
+  learner.Stop();
+  feedback.Stop();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  return 0;
+}
