@@ -40,7 +40,7 @@ namespace {
 
 using namespace journey;
 using namespace journey::recommend;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 const char* kStages[] = {"AWARENESS", "CONSIDERATION", "DECISION", "PURCHASE", "POST_PURCHASE", "LOYALTY"};
 
@@ -94,14 +94,14 @@ void RunOpenLoop(double rate, double seconds, Phase& phase, Issue issue) {
   const int64_t n = static_cast<int64_t>(rate * seconds);
   phase.latency_ns.assign(n, 0);
   const auto period = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
-  const auto start = Clock::now() + std::chrono::milliseconds(10);
+  const auto start = SteadyClock::now() + std::chrono::milliseconds(10);
   for (int64_t i = 0; i < n; ++i) {
     const auto intended = start + i * period;
     std::this_thread::sleep_until(intended);
     issue(i, intended);
   }
   while (phase.done.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  phase.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  phase.elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 }  // namespace
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     grpc::Slice nothing("", 0);
     empty_request = grpc::ByteBuffer(&nothing, 1);
   }
-  RunOpenLoop(rate, seconds, empty, [&](int64_t i, Clock::time_point intended) {
+  RunOpenLoop(rate, seconds, empty, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call {
       grpc::ClientContext ctx;
       grpc::ByteBuffer resp;
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     generic.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &empty_request, &call->resp,
                       [&, call, i, intended](grpc::Status s) {
-                        empty.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - intended).count();
+                        empty.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - intended).count();
                         if (!s.ok()) empty.errors++;
                         delete call;
                         empty.done++;
@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
     req.set_current_product_id(ProductAt(zipf_item()));
     req.set_limit(10);
   }
-  RunOpenLoop(rate, seconds, recommend, [&](int64_t i, Clock::time_point intended) {
+  RunOpenLoop(rate, seconds, recommend, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call {
       grpc::ClientContext ctx;
       v1::GetRecommendationsResponse resp;
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
     stub->async()->GetRecommendations(&call->ctx, &requests[i % requests.size()], &call->resp,
                                       [&, call, i, intended](grpc::Status s) {
                                         recommend.latency_ns[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                      Clock::now() - intended)
+                                                                      SteadyClock::now() - intended)
                                                                       .count();
                                         if (!s.ok()) recommend.errors++;
                                         if (s.ok() && call->resp.degraded()) recommend.degraded++;

@@ -92,11 +92,11 @@ void Feedback::Enqueue(std::vector<storage::RedisCommand> commands) {
 }
 
 void Feedback::CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id,
-                            const std::string& outcome, std::vector<storage::RedisCommand>* out) const {
-  const std::string key = keys::RecommendOfferStats(options_.workspace);
-  out->push_back({"HINCRBY", key, absl::StrCat(offer_id, "|", record.stage(), "|", kAllSegments, "|", outcome), "1"});
+                            const std::string& outcome) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", kAllSegments, "|", outcome)]++;
   for (int i = 0; i < record.segments_size() && i < options_.max_stat_segments; ++i) {
-    out->push_back({"HINCRBY", key, absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome), "1"});
+    pending_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome)]++;
   }
 }
 
@@ -118,13 +118,12 @@ void Feedback::OnServed(const ServedRecommendation& served) {
   std::vector<storage::RedisCommand> cmds;
   cmds.push_back({"SET", keys::Recommendation(options_.workspace, served.recommendation_id), bytes, "EX", ttl});
   cmds.push_back({"SET", keys::RecommendLast(options_.workspace, served.user_id), bytes, "EX", ttl});
-  for (const auto& offer : served.offer_ids) {
-    cmds.push_back({"HINCRBY", cap_day, offer, "1"});
-    cmds.push_back({"HINCRBY", cap_life, offer, "1"});
-    CountOutcome(record, offer, kImpression, &cmds);
-  }
-  if (!served.offer_ids.empty()) cmds.push_back({"EXPIRE", cap_day, std::to_string(2 * 24 * 3600)});
+  // Counters only for offers that have caps: uncapped offers need none.
+  for (const auto& offer : served.daily_capped_offer_ids) cmds.push_back({"HINCRBY", cap_day, offer, "1"});
+  if (!served.daily_capped_offer_ids.empty()) cmds.push_back({"EXPIRE", cap_day, std::to_string(2 * 24 * 3600)});
+  for (const auto& offer : served.lifetime_capped_offer_ids) cmds.push_back({"HINCRBY", cap_life, offer, "1"});
   Enqueue(std::move(cmds));
+  for (const auto& offer : served.offer_ids) CountOutcome(record, offer, kImpression);
 }
 
 void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
@@ -145,7 +144,7 @@ void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
     if (!record.ParseFromString((*replies)[i].str)) continue;
     const absl::Time served = FromProto(record.served_at());
     if (mine[i]->at < served || mine[i]->at - served > options_.attribution_window) continue;
-    for (const auto& offer : record.offer_ids()) CountOutcome(record, offer, kConversion, &cmds);
+    for (const auto& offer : record.offer_ids()) CountOutcome(record, offer, kConversion);
     // One order converts a recommendation once.
     cmds.push_back({"DEL", keys::RecommendLast(options_.workspace, mine[i]->user_id)});
   }
@@ -172,12 +171,10 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
   // Impressions are counted when a recommendation is served; a reported IMPRESSION only
   // confirms it. Product outcomes are accepted but not broken out per offer.
   if (is_offer && request.outcome() != v1::OUTCOME_IMPRESSION) {
-    std::vector<storage::RedisCommand> cmds;
     const char* outcome = request.outcome() == v1::OUTCOME_CLICK        ? kClick
                           : request.outcome() == v1::OUTCOME_CONVERSION ? kConversion
                                                                         : kDismiss;
-    CountOutcome(record, request.item_id(), outcome, &cmds);
-    Enqueue(std::move(cmds));
+    CountOutcome(record, request.item_id(), outcome);
   }
   return v1::ReportOutcomeResponse();
 }
@@ -223,6 +220,9 @@ absl::Status Feedback::Flush() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(queue_);
+    const std::string key = keys::RecommendOfferStats(options_.workspace);
+    for (const auto& [field, n] : pending_counts_) batch.push_back({"HINCRBY", key, field, std::to_string(n)});
+    pending_counts_.clear();
   }
   if (batch.empty()) return absl::OkStatus();
   auto replies = redis_->Pipeline(batch);

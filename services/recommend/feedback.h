@@ -77,8 +77,8 @@ class Feedback final : public server::BackgroundWorker {
 
  private:
   void Enqueue(std::vector<storage::RedisCommand> commands);
-  void CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id, const std::string& outcome,
-                    std::vector<storage::RedisCommand>* out) const;
+  // Adds to the pending counters (summed in process, one HINCRBY per field per flush).
+  void CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id, const std::string& outcome);
 
   const FeedbackOptions options_;
   storage::RedisClient* redis_;
@@ -87,6 +87,7 @@ class Feedback final : public server::BackgroundWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<storage::RedisCommand> queue_;
+  absl::flat_hash_map<std::string, int64_t> pending_counts_;  // stats field -> increment
   bool stop_ = false;
   std::atomic<uint64_t> dropped_{0};
   std::mutex flush_mu_;

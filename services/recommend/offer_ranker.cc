@@ -83,58 +83,65 @@ std::string OfferRanker::Ineligible(const CompiledOffer& c, const CustomerContex
 
 std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const CustomerContext& customer,
                                            const OfferStatsView* stats, size_t limit, std::mt19937_64& rng) const {
-  std::vector<RankedOffer> ranked;
+  struct Scored {
+    const CompiledOffer* offer;
+    double score;
+    OfferOutcomes outcomes;
+    std::string matched_segment;
+  };
+  std::vector<Scored> scored;
   auto consider = [&](const CompiledOffer& c) {
     if (!Ineligible(c, customer, stats).empty()) return;
     const v1::Offer& o = c.offer;
-    RankedOffer r;
-    r.offer = &c;
-    if (customer.degraded) {
-      r.reasons.push_back("fallback: customer state unavailable");
-    } else {
-      r.reasons.push_back(absl::StrCat("stage: ", HumanName(customer.stage)));
-    }
-    if (customer.placement != v1::PLACEMENT_UNSPECIFIED && c.placement_mask != 0) {
-      r.reasons.push_back(absl::StrCat("placement: ", HumanName(PlacementName(customer.placement))));
-    }
+    Scored s{&c, 0, {}, ""};
     double affinity = 1.0;
     if (!customer.degraded) {
-      if (std::string seg = MatchedSegment(o, customer); !seg.empty()) {
-        affinity = 1.5;
-        r.reasons.push_back(absl::StrCat("segment: ", HumanName(seg)));
-      } else if (!o.personas().empty()) {
-        affinity = 1.5;
-        r.reasons.push_back(absl::StrCat("persona: ", HumanName(customer.persona)));
-      }
+      s.matched_segment = MatchedSegment(o, customer);
+      if (!s.matched_segment.empty() || !o.personas().empty()) affinity = 1.5;
     }
     // Thompson sampling: a draw from the posterior of the offer's reward rate in this stage,
     // so a new offer (wide posterior) gets tried and a proven one wins most of the time.
-    OfferOutcomes out = stats ? stats->Get(o.id(), customer.stage) : OfferOutcomes{};
-    const double reward = static_cast<double>(out.clicks) + options_.conversion_reward * out.conversions;
-    const double trials = std::max<double>(static_cast<double>(out.impressions), reward);
+    s.outcomes = stats ? stats->Get(o.id(), customer.stage) : OfferOutcomes{};
+    const double reward = static_cast<double>(s.outcomes.clicks) + options_.conversion_reward * s.outcomes.conversions;
+    const double trials = std::max<double>(static_cast<double>(s.outcomes.impressions), reward);
     const double theta = SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng);
-    if (out.impressions < 100) {
-      r.reasons.push_back(absl::StrCat("exploring: ", out.impressions, " impressions so far"));
-    } else {
-      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * out.clicks / out.impressions));
-    }
     // Priority tiers first (a whole point each), then weight x affinity x sampled rate.
-    r.score = o.priority() + o.weight() * affinity * theta;
-    ranked.push_back(std::move(r));
+    s.score = o.priority() + o.weight() * affinity * theta;
+    scored.push_back(std::move(s));
   };
   if (customer.degraded) {
     for (const auto& c : catalog.offers()) consider(c);
   } else {
     for (uint32_t i : catalog.ForStage(customer.stage)) consider(catalog.offers()[i]);
   }
-  std::sort(ranked.begin(), ranked.end(), [](const RankedOffer& a, const RankedOffer& b) {
+  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
     return a.score != b.score ? a.score > b.score : a.offer->offer.id() < b.offer->offer.id();
   });
+  // Reasons only for what is returned: they are strings, and most candidates are not.
   std::vector<RankedOffer> out;
   absl::flat_hash_map<int, int> per_kind;
-  for (auto& r : ranked) {
+  for (const Scored& s : scored) {
     if (out.size() >= limit) break;
-    if (++per_kind[r.offer->offer.kind()] > options_.max_per_kind) continue;
+    const v1::Offer& o = s.offer->offer;
+    if (++per_kind[o.kind()] > options_.max_per_kind) continue;
+    RankedOffer r;
+    r.offer = s.offer;
+    r.score = s.score;
+    r.reasons.push_back(customer.degraded ? "fallback: customer state unavailable"
+                                          : absl::StrCat("stage: ", HumanName(customer.stage)));
+    if (customer.placement != v1::PLACEMENT_UNSPECIFIED && s.offer->placement_mask != 0) {
+      r.reasons.push_back(absl::StrCat("placement: ", HumanName(PlacementName(customer.placement))));
+    }
+    if (!s.matched_segment.empty()) {
+      r.reasons.push_back(absl::StrCat("segment: ", HumanName(s.matched_segment)));
+    } else if (!customer.degraded && !o.personas().empty()) {
+      r.reasons.push_back(absl::StrCat("persona: ", HumanName(customer.persona)));
+    }
+    if (s.outcomes.impressions < 100) {
+      r.reasons.push_back(absl::StrCat("exploring: ", s.outcomes.impressions, " impressions so far"));
+    } else {
+      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * s.outcomes.clicks / s.outcomes.impressions));
+    }
     out.push_back(std::move(r));
   }
   return out;

@@ -137,7 +137,12 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     served.user_id = uid;
     served.stage = customer.stage;
     served.segments = customer.segments;
-    for (const auto& o : out.offers()) served.offer_ids.push_back(o.offer_id());
+    for (const auto& o : out.offers()) {
+      served.offer_ids.push_back(o.offer_id());
+      const CompiledOffer* c = catalog->Find(o.offer_id());
+      if (c != nullptr && c->offer.cap_per_day() > 0) served.daily_capped_offer_ids.push_back(o.offer_id());
+      if (c != nullptr && c->offer.cap_lifetime() > 0) served.lifetime_capped_offer_ids.push_back(o.offer_id());
+    }
     for (const auto& p : out.products()) served.product_ids.push_back(p.product_id());
     served.served_at = now;
     listener_(served);

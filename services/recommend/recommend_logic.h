@@ -47,6 +47,9 @@ struct ServedRecommendation {
   std::string stage;
   std::vector<std::string> segments;
   std::vector<std::string> offer_ids;
+  // The served offers that have caps: only their counters need writing.
+  std::vector<std::string> daily_capped_offer_ids;
+  std::vector<std::string> lifetime_capped_offer_ids;
   std::vector<std::string> product_ids;
   absl::Time served_at;
 };
