@@ -49,6 +49,24 @@ std::string View(absl::string_view workspace, absl::string_view user_id) {
   return absl::StrCat(kPrefix, ":", workspace, ":view:", UserTag(user_id));
 }
 
+std::string JourneyTimers(uint32_t partition) { return absl::StrCat(kPrefix, ":journey:timers:{p", partition, "}"); }
+
+std::string JourneyTransitions(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:transitions");
+}
+
+std::string JourneyFunnelDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":funnel");
+}
+
+std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":touch");
+}
+
+std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:def:", journey_id);
+}
+
 std::string Profile(absl::string_view workspace, absl::string_view user_id) {
   return absl::StrCat(kPrefix, ":", workspace, ":profile:", UserTag(user_id));
 }

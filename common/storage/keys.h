@@ -48,6 +48,19 @@ inline constexpr absl::string_view kViewJourneyField = "journey";  // JourneySna
 inline constexpr absl::string_view kViewPersonaField = "persona";  // PersonaSnapshot
 
 // --- Journey (private) ---
+// Inactivity timers of the users of stream partition p (sorted set: member "<ws>|<uid>",
+// score = due time in ms). Like the streams, shared by all workspaces so the scheduler of a
+// partition's lease owner finds every timer without discovering workspaces.
+std::string JourneyTimers(uint32_t partition);
+// Stage transitions, resumable by entry id (stream, field "t" = Transition).
+std::string JourneyTransitions(absl::string_view workspace);
+// Per-day aggregates of a journey definition (hashes; day = "YYYYMMDD" UTC): the funnel part
+// (reach, entries, transitions, abandonment, time to next stage, stage sentiment) and the
+// touchpoint part (stage x channel x event counts, sentiment, losses).
+std::string JourneyFunnelDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
+std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
+// The applied journey definition (hash: version, proto), shared by the replicas.
+std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id);
 
 // --- Persona (private) ---
 // Hash: field "p" = serialized persona.v1.ProfileRecord, field "rev" = write revision (CAS).

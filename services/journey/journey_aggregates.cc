@@ -1,0 +1,170 @@
+#include "services/journey/journey_aggregates.h"
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/storage/keys.h"
+#include "services/journey/event_fields.h"
+
+namespace journey::journey_state {
+namespace {
+
+// Field parts are joined by '|'; stage names may not contain it (validated) and event names
+// have it replaced.
+std::string Part(const std::string& s) {
+  std::string out = s;
+  for (char& c : out) {
+    if (c == '|') c = '/';
+  }
+  return out;
+}
+
+int TimeBucket(absl::Duration d) {
+  const double s = absl::ToDoubleSeconds(d);
+  for (size_t i = 0; i < kTimeBucketsS.size(); ++i) {
+    if (s <= kTimeBucketsS[i]) return static_cast<int>(i);
+  }
+  return static_cast<int>(kTimeBucketsS.size() - 1);
+}
+
+}  // namespace
+
+std::string DayOf(absl::Time t) { return absl::FormatTime("%Y%m%d", t, absl::UTCTimeZone()); }
+
+std::string KindName(TransitionKind kind) {
+  std::string name = journey::common::v1::TransitionKind_Name(kind);
+  if (name.rfind("TRANSITION_KIND_", 0) == 0) name = name.substr(16);
+  return absl::AsciiStrToLower(name);
+}
+
+double SentimentStats::half_width_95() const {
+  if (n < 2) return 0;
+  const double m = mean();
+  const double var = std::max(0.0, (sum_sq - n * m * m) / (n - 1));
+  return 1.96 * std::sqrt(var / n);
+}
+
+void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o) {
+  if (!o.applied) return;
+  if (!o.newly_reached.empty()) {
+    const std::string key = keys::JourneyFunnelDay(ws, jid, DayOf(o.reached_time));
+    for (const auto& stage : o.newly_reached) Inc(key, "reach|" + stage);
+  }
+  for (const StageChange& c : o.changes) {
+    const std::string key = keys::JourneyFunnelDay(ws, jid, DayOf(c.time));
+    const std::string kind = KindName(c.kind);
+    Inc(key, absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", kind));
+    if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED) {
+      Inc(key, "ab|" + c.from_stage);
+    } else {
+      Inc(key, "enter|" + c.to_stage);
+    }
+    if (c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
+      Inc(key, absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from)));
+    }
+    if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) Inc(key, "back|" + c.from_stage);
+    if (!c.blamed_event.empty()) {
+      // A loss is blamed on the stage the customer was in and the touchpoint that led to it.
+      Inc(keys::JourneyTouchpointsDay(ws, jid, DayOf(c.time)),
+          absl::StrCat("lost|", c.from_stage, "|", ChannelName(c.blamed_channel), "|", Part(c.blamed_event)));
+    }
+  }
+  if (o.touchpoint.has_value()) {
+    const auto& tp = *o.touchpoint;
+    const absl::Time t = ToTime(tp.time());
+    const std::string key = keys::JourneyTouchpointsDay(ws, jid, DayOf(t));
+    const std::string cell = absl::StrCat(tp.stage(), "|", ChannelName(tp.channel()), "|", Part(tp.event_name()));
+    Inc(key, "n|" + cell);
+    if (tp.has_sentiment()) {
+      const double s = tp.sentiment();
+      Inc(key, "sn|" + cell);
+      IncFloat(key, "ss|" + cell, s);
+      IncFloat(key, "sq|" + cell, s * s);
+      const std::string fkey = keys::JourneyFunnelDay(ws, jid, DayOf(t));
+      Inc(fkey, "sn|" + tp.stage());
+      IncFloat(fkey, "ss|" + tp.stage(), s);
+      IncFloat(fkey, "sq|" + tp.stage(), s * s);
+    }
+  }
+}
+
+std::vector<storage::RedisCommand> AggregateDelta::Commands() const {
+  std::vector<storage::RedisCommand> out;
+  out.reserve(ints_.size() + floats_.size());
+  for (const auto& [kf, n] : ints_) out.push_back({"HINCRBY", kf.first, kf.second, std::to_string(n)});
+  for (const auto& [kf, x] : floats_) out.push_back({"HINCRBYFLOAT", kf.first, kf.second, absl::StrCat(x)});
+  return out;
+}
+
+std::vector<std::string> DaysOf(absl::Time from, absl::Time to) {
+  std::vector<std::string> days;
+  if (to < from) return days;
+  absl::CivilDay d = absl::ToCivilDay(from, absl::UTCTimeZone());
+  const absl::CivilDay last = absl::ToCivilDay(to, absl::UTCTimeZone());
+  for (; d <= last && days.size() < 3700; ++d) {
+    days.push_back(absl::FormatCivilTime(d).substr(0, 10));
+    std::string& s = days.back();
+    s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+  }
+  return days;
+}
+
+absl::StatusOr<AggregateTotals> ReadAggregates(storage::RedisClient* redis, const std::string& ws,
+                                               const std::string& jid, absl::Time from, absl::Time to,
+                                               bool with_touchpoints) {
+  const std::vector<std::string> days = DaysOf(from, to);
+  std::vector<storage::RedisCommand> cmds;
+  for (const auto& day : days) {
+    cmds.push_back({"HGETALL", keys::JourneyFunnelDay(ws, jid, day)});
+    if (with_touchpoints) cmds.push_back({"HGETALL", keys::JourneyTouchpointsDay(ws, jid, day)});
+  }
+  AggregateTotals totals;
+  totals.days = static_cast<int>(days.size());
+  if (cmds.empty()) return totals;
+  auto replies = redis->Pipeline(cmds);
+  if (!replies.ok()) return replies.status();
+  for (const storage::RedisReply& r : *replies) {
+    if (r.is_error()) return absl::InternalError(absl::StrCat("reading aggregates: ", r.str));
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      const std::string& field = r.elements[i].str;
+      const std::string& value = r.elements[i + 1].str;
+      std::vector<std::string> p = absl::StrSplit(field, '|');
+      long long n = 0;
+      double x = 0;
+      const bool is_int = absl::SimpleAtoi(value, &n);
+      if (!is_int && !absl::SimpleAtod(value, &x)) continue;
+      if (is_int) x = static_cast<double>(n);
+      const std::string& tag = p[0];
+      if (p.size() == 2) {
+        StageTotals& st = totals.stages[p[1]];
+        if (tag == "reach") st.reached += n;
+        else if (tag == "enter") st.entered += n;
+        else if (tag == "ab") st.abandoned += n;
+        else if (tag == "back") st.back += n;
+        else if (tag == "sn") st.sentiment.n += n;
+        else if (tag == "ss") st.sentiment.sum += x;
+        else if (tag == "sq") st.sentiment.sum_sq += x;
+      } else if (p.size() == 3 && tag == "ttn") {
+        int b = 0;
+        if (absl::SimpleAtoi(p[2], &b) && b >= 0 && b < static_cast<int>(kTimeBucketsS.size())) {
+          totals.stages[p[1]].time_to_next[b] += n;
+        }
+      } else if (p.size() == 4 && tag == "tr") {
+        totals.flows[{p[1] == "-" ? "" : p[1], p[2], p[3]}] += n;
+      } else if (p.size() == 4) {
+        TouchpointTotals& tp = totals.touchpoints[{p[1], p[2], p[3]}];
+        if (tag == "n") tp.count += n;
+        else if (tag == "lost") tp.lost += n;
+        else if (tag == "sn") tp.sentiment.n += n;
+        else if (tag == "ss") tp.sentiment.sum += x;
+        else if (tag == "sq") tp.sentiment.sum_sq += x;
+      }
+    }
+  }
+  return totals;
+}
+
+}  // namespace journey::journey_state

@@ -1,0 +1,50 @@
+// Applies stream batches (and due inactivity timers) to customers' journeys in Redis with a
+// constant number of round trips per batch: one pipelined read of the users' snapshots, the
+// state machine in memory, one MULTI/EXEC that writes snapshots, timers, aggregates and
+// transitions together, so a crash leaves either all of a batch or none of it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/storage/redis_client.h"
+#include "common/stream/partitioned_consumer.h"
+#include "common/time/clock.h"
+#include "services/journey/definition_store.h"
+
+namespace journey::journey_state {
+
+struct ApplierOptions {
+  std::string default_workspace = "default";  // for envelopes that carry none
+  int partitions = 16;
+  long long transitions_maxlen = 1'000'000;   // approximate cap of the transition stream
+};
+
+class JourneyApplier final : public stream::EntryHandler {
+ public:
+  JourneyApplier(storage::RedisClient* redis, DefinitionStore* definitions, const Clock* clock,
+                 ApplierOptions options);
+
+  absl::Status ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) override;
+
+  // Fires the due inactivity timers of a partition (at most `limit`). Each timer is claimed
+  // atomically with its effects (a script checks the timer is still there with the same due
+  // time), so it fires exactly once even if two replicas try. Returns how many fired.
+  absl::StatusOr<int> FireDueTimers(uint32_t partition, absl::Time now, int limit = 256);
+
+ private:
+  std::mutex& PartitionMutex(uint32_t partition) { return partition_mu_[partition % partition_mu_.size()]; }
+
+  storage::RedisClient* redis_;
+  DefinitionStore* definitions_;
+  const Clock* clock_;
+  const ApplierOptions options_;
+  // The consumer thread and the timer scheduler both write a partition's users.
+  std::array<std::mutex, 64> partition_mu_;
+};
+
+}  // namespace journey::journey_state

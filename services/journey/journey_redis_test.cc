@@ -1,0 +1,263 @@
+// The journey service's Redis side against a real redis-server: envelopes appended to the
+// stream as ingest appends them, applied by the partitioned consumer; idempotency on
+// redelivery, identity merge, erasure, inactivity timers, the transition stream, funnels.
+#include <gtest/gtest.h>
+
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "common/stream/partitioned_consumer.h"
+#include "services/journey/event_fields.h"
+#include "services/journey/journey_applier.h"
+#include "services/journey/journey_logic.h"
+#include "tests/testing/poll.h"
+#include "tests/testing/redis_server.h"
+
+namespace journey::journey_state {
+namespace {
+
+namespace pb = journey::common::v1;
+namespace sv1 = journey::state::v1;
+constexpr int kPartitions = 4;
+
+class JourneyRedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_server_.Start().ok());
+    auto client = storage::HiredisClient::FromUrl(redis_server_.url());
+    ASSERT_TRUE(client.ok()) << client.status();
+    redis_ = std::move(*client);
+    auto def = LoadDefinitionFile(std::string(JOURNEY_SOURCE_DIR) + "/config/journeys/default.yaml");
+    ASSERT_TRUE(def.ok()) << def.status();
+    definitions_ = std::make_unique<DefinitionStore>(redis_.get(), &clock_, "default", *CompiledDefinition::Compile(*def));
+    applier_ = std::make_unique<JourneyApplier>(redis_.get(), definitions_.get(), &clock_,
+                                                ApplierOptions{"default", kPartitions, 100000});
+    logic_ = std::make_unique<JourneyLogic>(redis_.get(), definitions_.get(), &clock_, LogicOptions{});
+  }
+
+  pb::EventEnvelope Event(const std::string& uid, const std::string& name, absl::Duration offset = absl::ZeroDuration()) {
+    pb::EventEnvelope env;
+    env.set_kind(pb::ENVELOPE_KIND_EVENT);
+    env.set_workspace_id("default");
+    env.set_canonical_user_id(uid);
+    pb::Event* e = env.mutable_event();
+    e->set_type(pb::EVENT_TYPE_TRACK);
+    e->set_name(name);
+    e->set_user_id(uid);
+    e->set_channel(pb::CHANNEL_WEB);
+    e->set_message_id(absl::StrCat(uid, "-", ++seq_));
+    SetTimestamp(clock_.Now() + offset, e->mutable_timestamp());
+    return env;
+  }
+
+  // As ingest appends: XADD events:{p} * e <envelope>.
+  std::string Append(const pb::EventEnvelope& env, const std::string& partition_user = "") {
+    const uint32_t p = keys::PartitionOf(partition_user.empty() ? env.canonical_user_id() : partition_user, kPartitions);
+    auto r = redis_->Command({"XADD", keys::EventStream(p), "*", "e", env.SerializeAsString()});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->str : "";
+  }
+
+  std::optional<JourneySnapshot> Journey(const std::string& uid) {
+    auto s = logic_->GetJourney(uid, "");
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::nullopt;
+  }
+
+  sv1::Funnel Funnel() {
+    sv1::GetFunnelRequest req;
+    SetTimestamp(clock_.Now() - absl::Hours(48), req.mutable_range()->mutable_from());
+    SetTimestamp(clock_.Now() + absl::Hours(48), req.mutable_range()->mutable_to());
+    auto f = logic_->GetFunnel(req);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? *f : sv1::Funnel();
+  }
+
+  std::vector<stream::StreamEntry> Entries(std::vector<pb::EventEnvelope> envs, int first_seq = 1) {
+    std::vector<stream::StreamEntry> out;
+    for (auto& env : envs) out.push_back({absl::StrCat("1000-", first_seq++), std::move(env)});
+    return out;
+  }
+
+  testing::RedisServer redis_server_;
+  std::unique_ptr<storage::RedisClient> redis_;
+  ManualClock clock_;
+  std::unique_ptr<DefinitionStore> definitions_;
+  std::unique_ptr<JourneyApplier> applier_;
+  std::unique_ptr<JourneyLogic> logic_;
+  int seq_ = 0;
+};
+
+TEST_F(JourneyRedisTest, ConsumerAppliesTheStreamThroughFourStages) {
+  stream::ConsumerOptions opts;
+  opts.group = "journey";
+  opts.replica_id = "r1";
+  opts.partitions = kPartitions;
+  opts.lease_refresh = absl::Milliseconds(50);
+  stream::PartitionedConsumer consumer(redis_.get(), applier_.get(), opts);
+  consumer.Start();
+  pb::EventEnvelope view = Event("u1", "Product Viewed");
+  view.mutable_event()->set_product_id("p-1");
+  Append(view);
+  ASSERT_TRUE(testing::PollUntil([&] { auto j = Journey("u1"); return j && j->stage() == "CONSIDERATION"; }));
+  Append(Event("u1", "Product Added", absl::Minutes(1)));
+  Append(Event("u1", "Order Completed", absl::Minutes(2)));
+  Append(Event("u1", "Order Completed", absl::Hours(24)));
+  ASSERT_TRUE(testing::PollUntil([&] { auto j = Journey("u1"); return j && j->stage() == "LOYALTY"; }));
+  consumer.Stop();
+  auto j = Journey("u1");
+  ASSERT_EQ(j->history_size(), 4);
+  EXPECT_EQ(j->history(1).stage(), "DECISION");
+  EXPECT_EQ(j->history(2).stage(), "PURCHASE");
+  EXPECT_EQ(j->touchpoints_size(), 4);
+  EXPECT_EQ(j->recent_product_ids(0), "p-1");
+  EXPECT_EQ(j->applied_offsets().size(), 1u);
+  sv1::Funnel f = Funnel();
+  for (const auto& step : f.steps()) EXPECT_EQ(step.customers(), 1) << step.stage();
+  auto transitions = logic_->ReadTransitions("0-0", 100, absl::Milliseconds(1));
+  ASSERT_TRUE(transitions.ok());
+  ASSERT_EQ(transitions->size(), 4u);
+  EXPECT_EQ((*transitions)[0].kind(), pb::TRANSITION_KIND_ENTRY);
+  EXPECT_EQ((*transitions)[3].to_stage(), "LOYALTY");
+}
+
+TEST_F(JourneyRedisTest, RedeliveredEntriesAreAppliedOnce) {
+  auto batch = Entries({Event("u2", "Product Viewed"), Event("u2", "Product Added"), Event("u3", "Product Viewed")});
+  ASSERT_TRUE(applier_->ApplyBatch(0, batch).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(0, batch).ok());
+  // A redelivery that overlaps new entries applies only the new ones.
+  auto more = batch;
+  more.push_back({"1000-4", Event("u2", "Order Completed")});
+  ASSERT_TRUE(applier_->ApplyBatch(0, more).ok());
+  auto j = Journey("u2");
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->touchpoints_size(), 3);
+  EXPECT_EQ(j->stage(), "PURCHASE");
+  sv1::Funnel f = Funnel();
+  EXPECT_EQ(f.steps(0).customers(), 2);  // AWARENESS
+  EXPECT_EQ(f.steps(1).customers(), 2);  // CONSIDERATION
+  EXPECT_EQ(f.steps(2).customers(), 1);  // DECISION
+  EXPECT_EQ(f.steps(3).customers(), 1);  // PURCHASE
+  auto transitions = logic_->ReadTransitions("0-0", 100, absl::Milliseconds(1));
+  ASSERT_TRUE(transitions.ok());
+  EXPECT_EQ(transitions->size(), 4u);  // u2: entry, forward, forward; u3: entry
+}
+
+TEST_F(JourneyRedisTest, MergeMovesTheVisitorsJourneyIntoTheCustomer) {
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event("u4", "Page Viewed")}, 1)).ok());
+  pb::EventEnvelope merge;
+  merge.set_kind(pb::ENVELOPE_KIND_MERGE);
+  merge.set_workspace_id("default");
+  merge.set_canonical_user_id("u4");
+  merge.set_previous_id("anon-4");
+  auto batch = Entries({Event("anon-4", "Product Viewed", absl::Minutes(1)),
+                        Event("anon-4", "Product Added", absl::Minutes(2)), merge},
+                       10);
+  ASSERT_TRUE(applier_->ApplyBatch(2, batch).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(2, batch).ok());  // redelivered: merges once
+  ASSERT_TRUE(redis_->Command({"SET", keys::Alias("default", "anon-4"), "u4"}).ok());
+  auto via_alias = logic_->GetJourney("", "anon-4");
+  ASSERT_TRUE(via_alias.ok());
+  ASSERT_TRUE(via_alias->has_value());
+  const JourneySnapshot& j = **via_alias;
+  EXPECT_EQ(j.user_id(), "u4");
+  EXPECT_EQ(j.stage(), "DECISION");
+  EXPECT_EQ(j.touchpoints_size(), 3);
+  ASSERT_EQ(j.merged_ids_size(), 1);
+  EXPECT_EQ(j.merged_ids(0), "anon-4");
+  EXPECT_FALSE(Journey("anon-4").has_value());
+}
+
+TEST_F(JourneyRedisTest, EraseDropsTheJourney) {
+  pb::EventEnvelope erase;
+  erase.set_kind(pb::ENVELOPE_KIND_ERASE);
+  erase.set_workspace_id("default");
+  erase.set_canonical_user_id("u5");
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("u5", "Product Added"), erase})).ok());
+  EXPECT_FALSE(Journey("u5").has_value());
+  auto timers = redis_->Command({"ZCARD", keys::JourneyTimers(keys::PartitionOf("u5", kPartitions))});
+  EXPECT_EQ(timers->integer, 0);
+}
+
+TEST_F(JourneyRedisTest, InactivityTimerFiresOnceWithoutAnEventAcrossReplicas) {
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("u6", "Product Added")})).ok());
+  const uint32_t p = keys::PartitionOf("u6", kPartitions);
+  auto early = applier_->FireDueTimers(p, clock_.Now() + absl::Hours(23));
+  ASSERT_TRUE(early.ok());
+  EXPECT_EQ(*early, 0);
+  clock_.Advance(absl::Hours(25));
+  // A second replica (its own applier) races the first for the same timer.
+  JourneyApplier other(redis_.get(), definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  int fired = 0;
+  std::thread t([&] { fired += other.FireDueTimers(p, clock_.Now()).value_or(0); });
+  int mine = applier_->FireDueTimers(p, clock_.Now()).value_or(0);
+  t.join();
+  EXPECT_EQ(fired + mine, 1);
+  EXPECT_EQ(*applier_->FireDueTimers(p, clock_.Now() + absl::Hours(100)), 0);
+  auto j = Journey("u6");
+  EXPECT_TRUE(j->abandoned());
+  EXPECT_EQ(j->abandoned_stage(), "DECISION");
+  sv1::Funnel f = Funnel();
+  EXPECT_EQ(f.steps(2).abandoned(), 1);
+  sv1::GetJourneyMapRequest req;
+  SetTimestamp(clock_.Now() - absl::Hours(72), req.mutable_range()->mutable_from());
+  SetTimestamp(clock_.Now() + absl::Hours(1), req.mutable_range()->mutable_to());
+  auto map = logic_->GetJourneyMap(req);
+  ASSERT_TRUE(map.ok()) << map.status();
+  ASSERT_GE(map->pain_points_size(), 1);
+  EXPECT_EQ(map->pain_points(0).stage(), "DECISION");
+  EXPECT_EQ(map->pain_points(0).customers_lost(), 1);
+  bool abandoned_flow = false;
+  for (const auto& flow : map->flows()) abandoned_flow |= flow.kind() == pb::TRANSITION_KIND_ABANDONED;
+  EXPECT_TRUE(abandoned_flow);
+}
+
+TEST_F(JourneyRedisTest, TransitionsResumeFromACursorWithoutGaps) {
+  auto start = logic_->ResolveCursor("");
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("u7", "Page Viewed"), Event("u7", "Product Viewed"),
+                                               Event("u7", "Product Added"), Event("u7", "Order Completed")}))
+                  .ok());
+  auto first = logic_->ReadTransitions(*start, 2, absl::Milliseconds(1));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  auto rest = logic_->ReadTransitions(first->back().cursor(), 100, absl::Milliseconds(1));
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 2u);
+  EXPECT_EQ((*first)[1].to_stage(), "CONSIDERATION");
+  EXPECT_EQ((*rest)[0].from_stage(), "CONSIDERATION");
+  EXPECT_EQ((*rest)[0].to_stage(), "DECISION");
+  EXPECT_FALSE(logic_->ResolveCursor("nope").ok());
+}
+
+TEST_F(JourneyRedisTest, AppliedDefinitionReachesOtherReplicas) {
+  sv1::ApplyDefinitionRequest bad;
+  bad.set_yaml("id: default\nstages: [A]\n");
+  auto invalid = logic_->ApplyDefinition(bad, false);
+  EXPECT_FALSE(invalid.valid());
+  ASSERT_FALSE(invalid.errors().empty());
+  sv1::ApplyDefinitionRequest req;
+  req.set_yaml("id: default\nstages: [AWARENESS, CONSIDERATION, VIP]\nrules:\n  - event: Product Viewed\n"
+               "    to: CONSIDERATION\n  - event: Order Completed\n    when: revenue > 100\n    to: VIP\n");
+  auto validated = logic_->ApplyDefinition(req, true);
+  EXPECT_TRUE(validated.valid()) << (validated.errors().empty() ? "" : validated.errors(0));
+  EXPECT_EQ(definitions_->Current()->version(), 1);
+  auto applied = logic_->ApplyDefinition(req, false);
+  ASSERT_TRUE(applied.valid());
+  EXPECT_EQ(applied.version(), 2);
+  // Another replica still on version 1 adopts version 2 on refresh.
+  auto def = LoadDefinitionFile(std::string(JOURNEY_SOURCE_DIR) + "/config/journeys/default.yaml");
+  DefinitionStore other(redis_.get(), &clock_, "default", *CompiledDefinition::Compile(*def));
+  ASSERT_TRUE(other.Refresh().ok());
+  EXPECT_EQ(other.Current()->version(), 2);
+  EXPECT_EQ(other.Current()->stage(2), "VIP");
+  pb::EventEnvelope small = Event("u8", "Order Completed");
+  small.mutable_event()->set_revenue(50);
+  pb::EventEnvelope big = Event("u9", "Order Completed");
+  big.mutable_event()->set_revenue(500);
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({small, big})).ok());
+  EXPECT_EQ(Journey("u8")->stage(), "AWARENESS");
+  EXPECT_EQ(Journey("u9")->stage(), "VIP");
+}
+
+}  // namespace
+}  // namespace journey::journey_state

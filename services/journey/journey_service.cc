@@ -1,0 +1,76 @@
+#include "services/journey/journey_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/server/grpc_status.h"
+
+namespace journey::journey_state {
+
+namespace sv1 = journey::state::v1;
+using server::ToGrpcStatus;
+
+grpc::Status JourneyService::GetJourney(grpc::ServerContext*, const sv1::GetJourneyRequest* request,
+                                        sv1::GetJourneyResponse* response) {
+  if (request->user_id().size() > 512 || request->anonymous_id().size() > 512) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "user_id: longer than 512 bytes");
+  }
+  auto snap = logic_->GetJourney(request->user_id(), request->anonymous_id());
+  if (!snap.ok()) return ToGrpcStatus(snap.status());
+  response->set_found(snap->has_value());
+  if (snap->has_value()) *response->mutable_journey() = std::move(**snap);
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::GetFunnel(grpc::ServerContext*, const sv1::GetFunnelRequest* request,
+                                       sv1::Funnel* response) {
+  auto funnel = logic_->GetFunnel(*request);
+  if (!funnel.ok()) return ToGrpcStatus(funnel.status());
+  *response = std::move(*funnel);
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::GetJourneyMap(grpc::ServerContext*, const sv1::GetJourneyMapRequest* request,
+                                           sv1::JourneyMap* response) {
+  auto map = logic_->GetJourneyMap(*request);
+  if (!map.ok()) return ToGrpcStatus(map.status());
+  *response = std::move(*map);
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::WatchTransitions(grpc::ServerContext* ctx, const sv1::WatchTransitionsRequest* request,
+                                              grpc::ServerWriter<sv1::Transition>* writer) {
+  auto cursor = logic_->ResolveCursor(request->cursor());
+  if (!cursor.ok()) return ToGrpcStatus(cursor.status());
+  std::string at = *cursor;
+  while (!ctx->IsCancelled() && !shutting_down_) {
+    auto batch = logic_->ReadTransitions(at, 256, absl::Milliseconds(500));
+    if (!batch.ok()) return ToGrpcStatus(batch.status());
+    for (const auto& t : *batch) {
+      if (!writer->Write(t)) return grpc::Status::OK;  // the client went away; it resumes from its cursor
+      at = t.cursor();
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::GetDefinition(grpc::ServerContext*, const sv1::GetDefinitionRequest* request,
+                                           sv1::JourneyDefinition* response) {
+  *response = logic_->GetDefinition();
+  if (!request->id().empty() && request->id() != response->id()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("id: unknown journey '", request->id(), "'"));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::ApplyDefinition(grpc::ServerContext*, const sv1::ApplyDefinitionRequest* request,
+                                             sv1::ApplyDefinitionResponse* response) {
+  *response = logic_->ApplyDefinition(*request, /*dry_run=*/false);
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::ValidateDefinition(grpc::ServerContext*, const sv1::ApplyDefinitionRequest* request,
+                                                sv1::ApplyDefinitionResponse* response) {
+  *response = logic_->ApplyDefinition(*request, /*dry_run=*/true);
+  return grpc::Status::OK;
+}
+
+}  // namespace journey::journey_state
