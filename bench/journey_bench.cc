@@ -1,0 +1,182 @@
+// journey_bench: events/s applied by one and by two journey consumers (replicas in one
+// process, each with its own Redis connections), then GetJourney and GetFunnel (30 days)
+// latency. Starts its own redis-server on a free port. Prints one JSON object.
+//   build/bench/journey_bench [events=200000] [users=20000]
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
+#include "common/stream/partitioned_consumer.h"
+#include "services/journey/event_fields.h"
+#include "services/journey/journey_applier.h"
+#include "services/journey/journey_logic.h"
+#include "tests/testing/redis_server.h"
+
+namespace {
+
+using namespace journey;
+using namespace journey::journey_state;
+namespace pb = journey::common::v1;
+constexpr int kPartitions = 16;
+
+// A plausible mix: mostly views, some adds, fewer orders, a few reviews with sentiment.
+std::vector<pb::EventEnvelope> MakeEvents(int n, int users, absl::Time start, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> user(0, users - 1), pick(0, 99), product(0, 4999);
+  std::vector<pb::EventEnvelope> out;
+  out.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    pb::EventEnvelope env;
+    env.set_kind(pb::ENVELOPE_KIND_EVENT);
+    env.set_workspace_id("default");
+    const std::string uid = absl::StrCat("b-", seed, "-", user(rng));
+    env.set_canonical_user_id(uid);
+    pb::Event* e = env.mutable_event();
+    e->set_type(pb::EVENT_TYPE_TRACK);
+    e->set_user_id(uid);
+    e->set_message_id(absl::StrCat("bm-", seed, "-", i));
+    e->set_channel(pick(rng) < 80 ? pb::CHANNEL_WEB : pb::CHANNEL_EMAIL);
+    const int r = pick(rng);
+    e->set_name(r < 75 ? "Product Viewed" : r < 90 ? "Product Added" : r < 97 ? "Order Completed" : "Product Reviewed");
+    e->set_product_id(absl::StrCat("p", product(rng)));
+    e->set_price(10 + product(rng) % 200);
+    if (r >= 97) {
+      e->set_sentiment_score(1 + pick(rng) % 5);
+      e->set_sentiment_scale(pb::SENTIMENT_SCALE_RATING_5);
+    }
+    SetTimestamp(start + absl::Hours(24 * 29) * (static_cast<double>(i) / n), e->mutable_timestamp());
+    out.push_back(std::move(env));
+  }
+  return out;
+}
+
+void Append(storage::RedisClient* redis, const std::vector<pb::EventEnvelope>& events) {
+  std::vector<storage::RedisCommand> cmds;
+  for (const auto& env : events) {
+    cmds.push_back({"XADD", keys::EventStream(keys::PartitionOf(env.canonical_user_id(), kPartitions)), "*", "e",
+                    env.SerializeAsString()});
+    if (cmds.size() == 2000) {
+      (void)redis->Pipeline(cmds);
+      cmds.clear();
+    }
+  }
+  (void)redis->Pipeline(cmds);
+}
+
+long long Pending(storage::RedisClient* redis, const std::string& group) {
+  // Entries not yet acknowledged by the group: lag (never delivered) + pending.
+  long long n = 0;
+  for (int p = 0; p < kPartitions; ++p) {
+    auto info = redis->Command({"XINFO", "GROUPS", keys::EventStream(p)});
+    if (!info.ok() || info->elements.empty()) return -1;
+    for (const auto& g : info->elements) {
+      std::string name;
+      long long pending = 0, lag = 0;
+      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+        if (g.elements[i].str == "name") name = g.elements[i + 1].str;
+        if (g.elements[i].str == "pending") pending = g.elements[i + 1].integer;
+        if (g.elements[i].str == "lag") lag = g.elements[i + 1].integer;
+      }
+      if (name == group) n += pending + lag;
+    }
+  }
+  return n;
+}
+
+// Applies `events` with `replicas` consumers of a fresh group; returns events/s.
+double Throughput(const std::string& url, storage::RedisClient* redis, DefinitionStore* defs, const Clock* clock,
+                  const std::vector<pb::EventEnvelope>& events, int replicas, const std::string& group) {
+  // Group created at the start of the streams so it sees everything appended before.
+  for (int p = 0; p < kPartitions; ++p) {
+    (void)redis->Command({"XGROUP", "CREATE", keys::EventStream(p), group, "$", "MKSTREAM"});
+  }
+  Append(redis, events);
+  std::vector<std::unique_ptr<storage::RedisClient>> clients;
+  std::vector<std::unique_ptr<JourneyApplier>> appliers;
+  std::vector<std::unique_ptr<stream::PartitionedConsumer>> consumers;
+  const absl::Time start = absl::Now();
+  for (int r = 0; r < replicas; ++r) {
+    clients.push_back(*storage::HiredisClient::FromUrl(url));
+    appliers.push_back(std::make_unique<JourneyApplier>(clients.back().get(), defs, clock,
+                                                        ApplierOptions{"default", kPartitions, 1'000'000}));
+    stream::ConsumerOptions opts;
+    opts.group = group;
+    opts.replica_id = absl::StrCat(group, "-", r);
+    opts.partitions = kPartitions;
+    opts.lease_refresh = absl::Milliseconds(100);
+    consumers.push_back(std::make_unique<stream::PartitionedConsumer>(clients.back().get(), appliers.back().get(), opts));
+    consumers.back()->Start();
+  }
+  while (Pending(redis, group) != 0) absl::SleepFor(absl::Milliseconds(20));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  for (auto& c : consumers) c->Stop();
+  return events.size() / seconds;
+}
+
+std::pair<double, double> Percentiles(std::vector<double> us) {
+  std::sort(us.begin(), us.end());
+  return {us[us.size() / 2], us[us.size() * 99 / 100]};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 200000, users = 20000;
+  if (argc > 1) (void)absl::SimpleAtoi(argv[1], &n);
+  if (argc > 2) (void)absl::SimpleAtoi(argv[2], &users);
+  journey::testing::RedisServer server;
+  if (!server.Start().ok()) {
+    std::fprintf(stderr, "cannot start redis-server\n");
+    return 2;
+  }
+  auto redis = *storage::HiredisClient::FromUrl(server.url());
+  RealClock* clock = RealClock::Get();
+  auto def = LoadDefinitionFile(std::string(JOURNEY_SOURCE_DIR) + "/config/journeys/default.yaml");
+  if (!def.ok()) return 1;
+  DefinitionStore defs(redis.get(), clock, "default", *CompiledDefinition::Compile(*def));
+  const absl::Time day0 = absl::Now() - absl::Hours(24 * 29);
+  // Events spread over the last 29 days, so GetFunnel reads 30 populated day buckets.
+  const auto one = MakeEvents(n, users, day0, 1);
+  const double one_rate = Throughput(server.url(), redis.get(), &defs, clock, one, 1, "journey-one");
+  const auto two = MakeEvents(n, users, day0, 2);
+  const double two_rate = Throughput(server.url(), redis.get(), &defs, clock, two, 2, "journey-two");
+
+  JourneyLogic logic(redis.get(), &defs, clock, {});
+  std::vector<double> get_us, funnel_us, map_us;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> user(0, users - 1);
+  for (int i = 0; i < 2000; ++i) {
+    const absl::Time t0 = absl::Now();
+    auto j = logic.GetJourney(absl::StrCat("b-1-", user(rng)), "");
+    get_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+    if (!j.ok()) return 1;
+  }
+  journey::state::v1::GetFunnelRequest freq;  // default range: the last 30 days
+  for (int i = 0; i < 500; ++i) {
+    const absl::Time t0 = absl::Now();
+    auto f = logic.GetFunnel(freq);
+    funnel_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+    if (!f.ok()) return 1;
+  }
+  journey::state::v1::GetJourneyMapRequest mreq;
+  for (int i = 0; i < 200; ++i) {
+    const absl::Time t0 = absl::Now();
+    auto m = logic.GetJourneyMap(mreq);
+    map_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
+    if (!m.ok()) return 1;
+  }
+  const auto [g50, g99] = Percentiles(get_us);
+  const auto [f50, f99] = Percentiles(funnel_us);
+  const auto [m50, m99] = Percentiles(map_us);
+  std::printf(
+      "{\"events\": %d, \"users\": %d, \"partitions\": %d,\n"
+      " \"apply_events_per_s_one_replica\": %.0f, \"apply_events_per_s_two_replicas\": %.0f,\n"
+      " \"get_journey_us_p50\": %.0f, \"get_journey_us_p99\": %.0f,\n"
+      " \"get_funnel_30d_us_p50\": %.0f, \"get_funnel_30d_us_p99\": %.0f,\n"
+      " \"get_journey_map_30d_us_p50\": %.0f, \"get_journey_map_30d_us_p99\": %.0f}\n",
+      n, users, kPartitions, one_rate, two_rate, g50, g99, f50, f99, m50, m99);
+  return 0;
+}
