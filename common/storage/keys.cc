@@ -51,6 +51,10 @@ std::string View(absl::string_view workspace, absl::string_view user_id) {
 
 std::string JourneyTimers(uint32_t partition) { return absl::StrCat(kPrefix, ":journey:timers:{p", partition, "}"); }
 
+std::string JourneyAppliedWatermark(uint32_t partition) {
+  return absl::StrCat(kPrefix, ":journey:applied:{p", partition, "}");
+}
+
 std::string JourneyTransitions(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":journey:transitions");
 }

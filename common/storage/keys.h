@@ -52,6 +52,9 @@ inline constexpr absl::string_view kViewPersonaField = "persona";  // PersonaSna
 // score = due time in ms). Like the streams, shared by all workspaces so the scheduler of a
 // partition's lease owner finds every timer without discovering workspaces.
 std::string JourneyTimers(uint32_t partition);
+// Last stream entry id of partition p whose effects the journey consumer wrote: the fence
+// that keeps two replicas from both applying a batch during a lease handover.
+std::string JourneyAppliedWatermark(uint32_t partition);
 // Stage transitions, resumable by entry id (stream, field "t" = Transition).
 std::string JourneyTransitions(absl::string_view workspace);
 // Per-day aggregates of a journey definition (hashes; day = "YYYYMMDD" UTC): the funnel part

@@ -34,6 +34,21 @@ constexpr char kFireTimerScript[] =
     "end "
     "return 1";
 
+// Runs a batch's writes only if the partition's watermark is still the one read before the
+// batch was applied, then advances it. KEYS[1] watermark, ARGV[1] expected ("" = none),
+// ARGV[2] new watermark, ARGV[3] number of commands, then per command its argc and args.
+constexpr char kFencedBatchScript[] =
+    "local cur = redis.call('GET', KEYS[1]) or '' "
+    "if cur ~= ARGV[1] then return 0 end "
+    "local i = 4 "
+    "for c = 1, tonumber(ARGV[3]) do "
+    "  local n = tonumber(ARGV[i]) "
+    "  redis.call(unpack(ARGV, i + 1, i + n)) "
+    "  i = i + n + 1 "
+    "end "
+    "redis.call('SET', KEYS[1], ARGV[2]) "
+    "return 1";
+
 std::string TimerMember(const std::string& ws, const std::string& uid) { return absl::StrCat(ws, "|", uid); }
 
 struct UserState {
@@ -124,14 +139,18 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     if (env.kind() == pb::ENVELOPE_KIND_MERGE && !previous_of(env).empty()) need(ws, previous_of(env));
   }
   if (order.empty()) return absl::OkStatus();
+  const std::string watermark_key = keys::JourneyAppliedWatermark(partition);
   std::vector<RedisCommand> reads;
-  reads.reserve(order.size());
+  reads.reserve(order.size() + 1);
   for (const auto& k : order) {
     const UserState& u = users[k];
     reads.push_back({"HGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField)});
   }
+  reads.push_back({"GET", watermark_key});
   auto read = redis_->Pipeline(reads);
   if (!read.ok()) return read.status();
+  const RedisReply& mark = read->back();
+  const std::string watermark = mark.is_string() ? mark.str : "";
   for (size_t i = 0; i < order.size(); ++i) {
     const RedisReply& r = (*read)[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
@@ -150,6 +169,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     const std::string uid = user_of(env);
     if (uid.empty()) continue;
     UserState& u = users[UserKey(ws, uid)];
+    if (!watermark.empty() && PartitionedConsumer::IdLessOrEqual(entry.id, watermark)) continue;
     if (AlreadyApplied(u.snap, partition, entry.id)) continue;
     switch (env.kind()) {
       case pb::ENVELOPE_KIND_MERGE: {
@@ -195,9 +215,8 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     }
   }
 
-  // 3. One transaction: snapshots, timers, aggregates, transitions.
+  // 3. One atomic write: snapshots, timers, aggregates, transitions, the watermark.
   std::vector<RedisCommand> writes;
-  writes.push_back({"MULTI"});
   for (const auto& k : order) {
     UserState& u = users[k];
     const std::string member = TimerMember(u.ws, u.uid);
@@ -215,11 +234,32 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
   for (auto& [ws, cmds] : per_ws_transitions) {
     for (auto& cmd : cmds) writes.push_back(std::move(cmd));
   }
-  if (writes.size() == 1) return absl::OkStatus();
-  writes.push_back({"EXEC"});
-  auto written = redis_->Pipeline(writes);
+  if (writes.empty()) return absl::OkStatus();
+  const std::string& last_id = entries.back().id;
+  if (!options_.fenced_writes) {
+    writes.insert(writes.begin(), RedisCommand{"MULTI"});
+    writes.push_back({"SET", watermark_key, last_id});
+    writes.push_back({"EXEC"});
+    auto written = redis_->Pipeline(writes);
+    if (!written.ok()) return written.status();
+    return CheckExec(*written);
+  }
+  RedisCommand script = {"EVAL", kFencedBatchScript, "1", watermark_key, watermark, last_id,
+                         std::to_string(writes.size())};
+  for (auto& cmd : writes) {
+    script.push_back(std::to_string(cmd.size()));
+    for (auto& a : cmd) script.push_back(std::move(a));
+  }
+  auto written = redis_->Pipeline({std::move(script)});
   if (!written.ok()) return written.status();
-  return CheckExec(*written);
+  const RedisReply& r = written->front();
+  if (r.is_error()) return absl::InternalError(absl::StrCat("journey write: ", r.str));
+  if (r.integer != 1) {
+    // Another replica applied entries of this partition since we read: ours are stale. Left
+    // pending, they come back and are skipped by the watermark.
+    return absl::AbortedError(absl::StrCat("partition ", partition, " was applied by another replica (lease handover)"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time now, int limit) {

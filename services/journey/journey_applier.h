@@ -1,7 +1,7 @@
 // Applies stream batches (and due inactivity timers) to customers' journeys in Redis with a
 // constant number of round trips per batch: one pipelined read of the users' snapshots, the
-// state machine in memory, one MULTI/EXEC that writes snapshots, timers, aggregates and
-// transitions together, so a crash leaves either all of a batch or none of it.
+// state machine in memory, one atomic write (a fenced script, or MULTI/EXEC on Cluster) of
+// snapshots, timers, aggregates and transitions, so a crash leaves all of a batch or none of it.
 #pragma once
 
 #include <array>
@@ -22,6 +22,11 @@ struct ApplierOptions {
   std::string default_workspace = "default";  // for envelopes that carry none
   int partitions = 16;
   long long transitions_maxlen = 1'000'000;   // approximate cap of the transition stream
+  // Write each batch through a script that first checks the partition's applied watermark is
+  // still what this batch read, so a replica that lost its lease mid-batch cannot apply it a
+  // second time. Needs every key on one Redis: off on Redis Cluster, where the batch falls
+  // back to MULTI/EXEC (atomic per slot, no fence).
+  bool fenced_writes = true;
 };
 
 class JourneyApplier final : public stream::EntryHandler {

@@ -142,6 +142,41 @@ TEST_F(JourneyRedisTest, RedeliveredEntriesAreAppliedOnce) {
   EXPECT_EQ(transitions->size(), 4u);  // u2: entry, forward, forward; u3: entry
 }
 
+// Another replica writes the partition between this replica's read and its write (a lease
+// handed over mid-batch): the stale batch must not be applied.
+class HandoverRedis final : public storage::RedisClient {
+ public:
+  explicit HandoverRedis(storage::RedisClient* inner) : inner_(inner) {}
+  absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
+                                                           absl::Duration timeout) override {
+    if (armed_ && !cmds.empty() && cmds[0][0] == "EVAL") {
+      armed_ = false;
+      (void)inner_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"});
+    }
+    return inner_->Pipeline(cmds, timeout);
+  }
+  bool armed_ = true;
+
+ private:
+  storage::RedisClient* inner_;
+};
+
+TEST_F(JourneyRedisTest, AStaleReplicaCannotApplyABatchTwice) {
+  HandoverRedis handover(redis_.get());
+  JourneyApplier stale(&handover, definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  auto batch = Entries({Event("u10", "Product Viewed")});
+  absl::Status status = stale.ApplyBatch(0, batch);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_FALSE(Journey("u10").has_value());
+  // Redelivered to the stale replica: at or below the watermark, so skipped.
+  EXPECT_TRUE(stale.ApplyBatch(0, batch).ok());
+  EXPECT_FALSE(Journey("u10").has_value());
+  auto more = batch;
+  more.push_back({"1000-2", Event("u10", "Product Added")});
+  ASSERT_TRUE(applier_->ApplyBatch(0, more).ok());
+  EXPECT_EQ(Journey("u10")->touchpoints_size(), 1);
+}
+
 TEST_F(JourneyRedisTest, MergeMovesTheVisitorsJourneyIntoTheCustomer) {
   ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event("u4", "Page Viewed")}, 1)).ok());
   pb::EventEnvelope merge;

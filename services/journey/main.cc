@@ -56,8 +56,12 @@ int main(int argc, char** argv) {
   if (auto refreshed = definitions.Refresh(); !refreshed.ok()) {
     log::Warn("stored journey definition not read", {{"error", std::string(refreshed.message())}});
   }
-  journey_state::JourneyApplier applier(redis, &definitions, clock,
-                                        {cfg.workspace, cfg.partitions, 1'000'000});
+  journey_state::ApplierOptions applier_options;
+  applier_options.default_workspace = cfg.workspace;
+  applier_options.partitions = cfg.partitions;
+  // The fence script touches keys of many slots, which Redis Cluster refuses.
+  applier_options.fenced_writes = cfg.redis_url.rfind("redis+cluster://", 0) != 0;
+  journey_state::JourneyApplier applier(redis, &definitions, clock, applier_options);
   stream::ConsumerOptions consumer_options;
   consumer_options.group = "journey";
   consumer_options.replica_id = cfg.replica_id;
