@@ -1,29 +1,18 @@
-// Conversions between google.protobuf.Timestamp and absl::Time, used across persona.
+// Timestamp helpers used across persona, on top of common/time/proto_time.h.
 #pragma once
 
 #include <google/protobuf/timestamp.pb.h>
 
 #include "absl/time/time.h"
+#include "common/time/proto_time.h"
 
 namespace journey::persona {
 
 inline bool IsSet(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }
 
-inline absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
-inline void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
-  const int64_t ns = absl::ToUnixNanos(t);
-  int64_t seconds = ns / 1'000'000'000;
-  int64_t nanos = ns % 1'000'000'000;
-  if (nanos < 0) {
-    nanos += 1'000'000'000;
-    --seconds;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(nanos));
-}
+// The conversions themselves are shared with the other services.
+using journey::prototime::FromProto;
+using journey::prototime::ToProto;
 
 inline google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
