@@ -1,7 +1,6 @@
 #include "tests/testing/service_process.h"
 
 #include <fcntl.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,23 +13,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/health_check_client.h"
 #include "tests/testing/redis_server.h"
 
 namespace journey::testing {
-namespace {
-
-// grpc.health.v1.HealthCheckRequest/Response by hand: one string field, one enum field.
-std::string HealthRequest(const std::string& service) {
-  std::string out;
-  if (!service.empty()) {
-    out.push_back(0x0a);
-    out.push_back(static_cast<char>(service.size()));
-    out += service;
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string ServiceBinary(const std::string& name) {
   return absl::StrCat(JOURNEY_BUILD_DIR, "/services/", name, "/journey-", name);
@@ -92,32 +78,7 @@ std::shared_ptr<grpc::Channel> ServiceProcess::channel() {
 }
 
 bool ServiceProcess::Serving(const std::string& service) {
-  grpc::GenericStub stub(channel());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
-  std::string req = HealthRequest(service);
-  grpc::Slice slice(req);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (!status.ok()) return false;
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return false;
-  std::string body;
-  for (auto& s : slices) body.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return body == std::string("\x08\x01", 2);  // status: SERVING
+  return server::IsServing(channel(), service, 300);
 }
 
 int ServiceProcess::Stop(absl::Duration wait) {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "tools/journeyctl/event_builder.h"
-#include "tools/journeyctl/health_check.h"
+#include "common/server/health_check_client.h"
 #include "tools/journeyctl/output.h"
 
 namespace journey::cli {
@@ -240,7 +240,7 @@ int RunHealth(const GlobalOptions& g, int wait_s) {
     std::vector<std::string> lines;
     for (const auto& [name, address] : services) {
       auto channel = DialService(g.addresses, address);
-      bool ok = channel.ok() && IsServing(*channel, "", 500);
+      bool ok = channel.ok() && server::IsServing(*channel, "", 500);
       serving += ok;
       lines.push_back(absl::StrCat(name, " ", address, " ", ok ? "SERVING" : "NOT SERVING",
                                    channel.ok() ? "" : absl::StrCat(" (", channel.status().message(), ")")));

@@ -1,4 +1,4 @@
-#include "tools/journeyctl/health_check.h"
+#include "common/server/health_check_client.h"
 
 #include <grpcpp/generic/generic_stub.h>
 
@@ -6,7 +6,7 @@
 #include <mutex>
 #include <vector>
 
-namespace journey::cli {
+namespace journey::server {
 
 bool IsServing(const std::shared_ptr<grpc::Channel>& channel, const std::string& service, int timeout_ms) {
   grpc::GenericStub stub(channel);
@@ -42,4 +42,4 @@ bool IsServing(const std::shared_ptr<grpc::Channel>& channel, const std::string&
   return body == std::string("\x08\x01", 2);  // status: SERVING
 }
 
-}  // namespace journey::cli
+}  // namespace journey::server

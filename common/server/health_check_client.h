@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-namespace journey::cli {
+namespace journey::server {
 
 // SERVING (true) or anything else / unreachable (false) for `service` ("" = the server).
 bool IsServing(const std::shared_ptr<grpc::Channel>& channel, const std::string& service, int timeout_ms);
 
-}  // namespace journey::cli
+}  // namespace journey::server
