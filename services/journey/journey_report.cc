@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -118,6 +119,15 @@ sv1::JourneyMap BuildJourneyMap(const AggregateTotals& totals, const CompiledDef
     journey_sentiment.sum_sq += st.sentiment.sum_sq;
   }
   const double journey_mean = journey_sentiment.mean();
+  // A stage's losses and sentiment are the sums of its touchpoints'. Scored on the whole,
+  // the stage-level entry would always outrank its worst touchpoint and hide where customers
+  // leave; so the stage is scored on what its top touchpoint (by customers lost, listed on
+  // its own) does not explain.
+  std::map<std::string, const TouchpointTotals*> top_touchpoint;
+  for (const auto& [key, t] : totals.touchpoints) {
+    const TouchpointTotals*& top = top_touchpoint[std::get<0>(key)];
+    if (top == nullptr || t.lost > top->lost) top = &t;
+  }
   std::vector<sv1::PainPoint> pains;
   for (int i = 0; i < def.stage_count(); ++i) {
     const std::string& stage = def.stage(i);
@@ -138,7 +148,16 @@ sv1::JourneyMap BuildJourneyMap(const AggregateTotals& totals, const CompiledDef
     }
     sv1::PainPoint p;
     p.set_stage(stage);
-    ScorePainPoint(journey_mean, st.abandoned + st.back, st.sentiment, &p);
+    long long unexplained_lost = st.abandoned + st.back;
+    SentimentStats unexplained_sentiment = st.sentiment;
+    if (const TouchpointTotals* top = top_touchpoint[stage]; top != nullptr) {
+      unexplained_lost = std::max(0LL, unexplained_lost - top->lost);
+      unexplained_sentiment.n = std::max(0LL, unexplained_sentiment.n - top->sentiment.n);
+      unexplained_sentiment.sum -= top->sentiment.sum;
+      unexplained_sentiment.sum_sq -= top->sentiment.sum_sq;
+      if (unexplained_sentiment.n == 0) unexplained_sentiment = {};
+    }
+    ScorePainPoint(journey_mean, unexplained_lost, unexplained_sentiment, &p);
     if (p.score() > 0) pains.push_back(std::move(p));
   }
   std::vector<const std::pair<const std::tuple<std::string, std::string, std::string>, TouchpointTotals>*> tps;
@@ -202,8 +221,10 @@ std::map<std::string, std::string> FigureDefinitions() {
       {"touchpoint.count", "events in the range by stage after the event x channel x event name"},
       {"flow.customers", "transitions in the range between two stages by kind (entry, forward, backward, "
                          "abandoned: from = to = the abandoned stage)"},
-      {"pain_point.customers_lost", "stage: abandonments + back-steps out of the stage; touchpoint: abandonments "
-                                    "whose last touchpoint it was + back-steps it caused"},
+      {"pain_point.customers_lost", "stage: abandonments + back-steps out of the stage not explained by its "
+                                    "top touchpoint (listed on its own; its sentiment is likewise taken out of "
+                                    "the stage's); touchpoint: "
+                                    "abandonments whose last touchpoint it was + back-steps it caused"},
       {"pain_point.score", "lost x (1 + gap) + samples x gap, gap = max(0, journey mean sentiment - this mean) "
                            "when samples >= 5 (else 0): customers lost, weighted by how far sentiment falls below "
                            "the journey average, plus the unhappy responses themselves"},

@@ -74,5 +74,52 @@ TEST(JourneyReportTest, PainPointsRankLossesWeightedBySentiment) {
   EXPECT_EQ(map.stages_size(), 3);
 }
 
+TEST(JourneyReportTest, TouchpointThatExplainsAStagesLossesOutranksTheStage) {
+  AggregateTotals t;
+  t.stages["A"].reached = 100;
+  t.stages["B"].reached = 60;
+  t.stages["B"].abandoned = 30;
+  // B's sentiment: 20 unhappy answers at checkout (0.2) and 10 happy ones elsewhere (0.9).
+  t.stages["B"].sentiment = {30, 20 * 0.2 + 10 * 0.9, 20 * 0.04 + 10 * 0.81};
+  t.stages["A"].sentiment = {30, 30 * 0.9, 30 * 0.81};
+  TouchpointTotals checkout;  // where most of B's customers leave
+  checkout.count = 60;
+  checkout.lost = 24;
+  checkout.sentiment = {20, 20 * 0.2, 20 * 0.04};
+  TouchpointTotals cart;
+  cart.count = 60;
+  cart.lost = 6;
+  t.touchpoints[{"B", "web", "Checkout Step Viewed"}] = checkout;
+  t.touchpoints[{"B", "web", "Cart Viewed"}] = cart;
+  auto map = BuildJourneyMap(t, *Definition());
+  ASSERT_GE(map.pain_points_size(), 3);
+  EXPECT_EQ(map.pain_points(0).event_name(), "Checkout Step Viewed");
+  EXPECT_EQ(map.pain_points(0).customers_lost(), 24);
+  // The stage keeps only what its top touchpoint does not explain: 30 - 24.
+  const auto& stage = map.pain_points(1).event_name().empty() ? map.pain_points(1) : map.pain_points(2);
+  EXPECT_TRUE(stage.event_name().empty());
+  EXPECT_EQ(stage.stage(), "B");
+  EXPECT_EQ(stage.customers_lost(), 6);
+  EXPECT_EQ(stage.samples(), 10);  // the checkout's 20 answers are the checkout's, not the stage's
+  EXPECT_NEAR(stage.sentiment_mean(), 0.9, 1e-9);
+}
+
+TEST(JourneyReportTest, StageWithLossesSpreadOverTouchpointsStaysOnTop) {
+  AggregateTotals t;
+  t.stages["A"].reached = 100;
+  t.stages["B"].abandoned = 40;
+  for (const char* event : {"E1", "E2", "E3", "E4"}) {
+    TouchpointTotals tp;
+    tp.count = 50;
+    tp.lost = 10;
+    t.touchpoints[{"B", "web", event}] = tp;
+  }
+  auto map = BuildJourneyMap(t, *Definition());
+  ASSERT_GE(map.pain_points_size(), 1);
+  EXPECT_TRUE(map.pain_points(0).event_name().empty());
+  EXPECT_EQ(map.pain_points(0).stage(), "B");
+  EXPECT_EQ(map.pain_points(0).customers_lost(), 30);
+}
+
 }  // namespace
 }  // namespace journey::journey_state
