@@ -16,6 +16,7 @@ PKGS=(
   curl
   # One package per line below this point, so parallel additions merge cleanly.
   chromium
+  libssl-dev
   fonts-dejavu-core
 )
 missing=()

@@ -37,6 +37,10 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN_DIR" --save "" --
   --appendfsync everysec --daemonize no --logfile "$RUN_DIR/redis.log" </dev/null &
 PIDS+=($!)
 export JOURNEY_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+# Authentication stays on: each service inserts this run's admin key (hashed) at start and
+# journeyctl sends it. JOURNEY_AUTH=off in the environment turns checks off (logged).
+JOURNEY_BOOTSTRAP_ADMIN_KEY=${JOURNEY_BOOTSTRAP_ADMIN_KEY:-jk_local_$(python3 -c 'import secrets; print(secrets.token_hex(24))')}
+export JOURNEY_BOOTSTRAP_ADMIN_KEY JOURNEY_API_KEY=$JOURNEY_BOOTSTRAP_ADMIN_KEY
 
 declare -A PORT
 for svc in ingest journey persona recommend; do
@@ -68,6 +72,7 @@ step() {  # step "title" command...: runs one part of the walk-through; a failur
   fi
 }
 
+step "API keys (this run's bootstrap admin key; create scoped ones with journeyctl keys create)" "$CTL" keys list
 step "A sample customer, step by step" "$CTL" demo
 step "Simulating $SIM_CUSTOMERS customers over $SIM_DAYS days (seed $SIM_SEED)" "$CTL" simulate \
   --customers "$SIM_CUSTOMERS" --days "$SIM_DAYS" --seed "$SIM_SEED" --samples_file "$RUN_DIR/samples.txt" --wait_s 30
@@ -98,6 +103,7 @@ The suite is running:
   persona    $JOURNEY_PERSONA_ADDR
   recommend  $JOURNEY_RECOMMEND_ADDR
 In another shell:  export JOURNEY_INGEST_ADDR=$JOURNEY_INGEST_ADDR JOURNEY_JOURNEY_ADDR=$JOURNEY_JOURNEY_ADDR JOURNEY_PERSONA_ADDR=$JOURNEY_PERSONA_ADDR JOURNEY_RECOMMEND_ADDR=$JOURNEY_RECOMMEND_ADDR
+                   export JOURNEY_API_KEY=$JOURNEY_API_KEY   # this run's admin key
                    $CTL --help
 INFO
 if [ ${#FAILED[@]} -gt 0 ]; then

@@ -11,7 +11,12 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/auth/rate_limiter.h"
 #include "common/storage/redis_factory.h"
+
+#include <fstream>
+#include <sstream>
 
 ABSL_FLAG(int, grpc_port, -1,
           "gRPC port (ingest 50051, journey 50052, persona 50053, recommend 50054; 0 = pick a free one)");
@@ -25,6 +30,16 @@ ABSL_FLAG(std::string, workspace, "default", "Workspace id used when a call carr
 ABSL_FLAG(int, startup_deadline_s, 15, "Seconds to wait for Redis at start before exiting with code 2");
 ABSL_FLAG(int, drain_deadline_s, 10, "Seconds SIGTERM allows in-flight calls and batches to finish");
 ABSL_FLAG(std::string, replica_id, "", "Stable name of this replica (default: hostname-pid)");
+ABSL_FLAG(std::string, auth, "on", "on: every call needs an API key; off: no checks (local development only)");
+ABSL_FLAG(std::string, bootstrap_admin_key_file, "",
+          "File holding an admin API key to insert (hashed) at start; or set JOURNEY_BOOTSTRAP_ADMIN_KEY");
+ABSL_FLAG(std::string, rate_limits, "",
+          "Per-key rate limits by scope over the defaults, e.g. 'ingest:write=2000/4000,admin=20' (calls/s[/burst])");
+ABSL_FLAG(int, default_deadline_ms, 30000, "Deadline of a call whose client set none (0 = none)");
+ABSL_FLAG(int, default_stream_deadline_ms, 0, "Deadline of a watch/export/upload stream whose client set none (0 = none)");
+ABSL_FLAG(int, max_message_bytes, 8 * 1024 * 1024, "Largest inbound gRPC message");
+ABSL_FLAG(int, max_inflight_calls, 512, "Calls served at once; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(bool, log_hash_ids, false, "Log customer ids as a SHA-256 prefix instead of in clear");
 
 namespace journey::config {
 
@@ -58,6 +73,18 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat("--partitions: ", c.partitions, " must be in 1..1024"));
   }
   if (c.workspace.empty()) return absl::InvalidArgumentError("--workspace: must not be empty");
+  if (auto limits = auth::ParseRateLimits(c.rate_limits); !limits.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--rate_limits: ", limits.status().message()));
+  }
+  if (c.default_deadline < absl::ZeroDuration()) return absl::InvalidArgumentError("--default_deadline_ms: must be >= 0");
+  if (c.default_stream_deadline < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--default_stream_deadline_ms: must be >= 0");
+  }
+  if (c.max_message_bytes < 1024) return absl::InvalidArgumentError("--max_message_bytes: must be >= 1024");
+  if (c.max_inflight_calls < 4) return absl::InvalidArgumentError("--max_inflight_calls: must be >= 4");
+  if (!c.bootstrap_admin_key.empty() && c.bootstrap_admin_key.size() < 20) {
+    return absl::InvalidArgumentError("--bootstrap_admin_key_file / JOURNEY_BOOTSTRAP_ADMIN_KEY: at least 20 characters");
+  }
   return absl::OkStatus();
 }
 
@@ -76,6 +103,30 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
   c.startup_deadline = absl::Seconds(absl::GetFlag(FLAGS_startup_deadline_s));
   c.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_deadline_s));
   c.replica_id = absl::GetFlag(FLAGS_replica_id);
+  const std::string auth = absl::GetFlag(FLAGS_auth);
+  if (auth != "on" && auth != "off") {
+    std::fprintf(stderr, "configuration error: --auth: '%s' is not on or off\n", auth.c_str());
+    std::exit(1);
+  }
+  c.auth_enabled = auth == "on";
+  if (const std::string path = absl::GetFlag(FLAGS_bootstrap_admin_key_file); !path.empty()) {
+    std::ifstream in(path);
+    if (!in) {
+      std::fprintf(stderr, "configuration error: --bootstrap_admin_key_file: '%s' cannot be read\n", path.c_str());
+      std::exit(1);
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    c.bootstrap_admin_key = std::string(absl::StripAsciiWhitespace(ss.str()));
+  } else if (const char* key = std::getenv("JOURNEY_BOOTSTRAP_ADMIN_KEY"); key != nullptr) {
+    c.bootstrap_admin_key = std::string(absl::StripAsciiWhitespace(key));
+  }
+  c.rate_limits = absl::GetFlag(FLAGS_rate_limits);
+  c.default_deadline = absl::Milliseconds(absl::GetFlag(FLAGS_default_deadline_ms));
+  c.default_stream_deadline = absl::Milliseconds(absl::GetFlag(FLAGS_default_stream_deadline_ms));
+  c.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  c.max_inflight_calls = absl::GetFlag(FLAGS_max_inflight_calls);
+  c.log_hash_ids = absl::GetFlag(FLAGS_log_hash_ids);
   if (c.replica_id.empty()) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
@@ -90,7 +141,7 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
     std::fprintf(stderr, "configuration error: %s\n", std::string(status.message()).c_str());
     std::exit(1);
   }
-  log::Init(c.name, c.log_level);
+  log::Init(c.name, c.log_level, c.log_hash_ids);
   return c;
 }
 

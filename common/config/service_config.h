@@ -30,6 +30,18 @@ struct ServiceConfig {
   absl::Duration startup_deadline = absl::Seconds(15);
   absl::Duration drain_deadline = absl::Seconds(10);
   std::string replica_id;  // stable consumer name; defaults to hostname-pid
+
+  // Security and limits (README.md, Security).
+  bool auth_enabled = true;  // --auth=on|off; off only for local development, logged as a warning
+  // An admin key inserted (hashed) at start, from --bootstrap_admin_key_file or the
+  // environment variable JOURNEY_BOOTSTRAP_ADMIN_KEY. Never logged.
+  std::string bootstrap_admin_key;
+  std::string rate_limits;  // --rate_limits, "SCOPE=RATE[/BURST],..." over the defaults
+  absl::Duration default_deadline = absl::Seconds(30);
+  absl::Duration default_stream_deadline = absl::ZeroDuration();  // zero = none
+  int max_message_bytes = 8 * 1024 * 1024;  // inbound gRPC message
+  int max_inflight_calls = 512;             // server threads; over it new calls get RESOURCE_EXHAUSTED
+  bool log_hash_ids = false;
 };
 
 // Applies JOURNEY_<FLAG> environment variables to every registered absl flag, then parses

@@ -1,5 +1,7 @@
 #include "common/log/log.h"
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -15,6 +17,7 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::string* g_service = new std::string("journey");
 std::mutex g_write_mu;
+std::atomic<bool> g_hash_ids{false};
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -28,9 +31,20 @@ const char* LevelName(Level level) {
 
 }  // namespace
 
-void Init(absl::string_view service, Level level) {
+void Init(absl::string_view service, Level level, bool hash_ids) {
   *g_service = std::string(service);
   g_level.store(static_cast<int>(level));
+  g_hash_ids.store(hash_ids);
+}
+
+std::string UserId(absl::string_view id) {
+  if (!g_hash_ids.load(std::memory_order_relaxed)) return std::string(id);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(id.data(), id.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string out = "sha256:";
+  for (unsigned int i = 0; i < 8 && i < length; ++i) out += absl::StrFormat("%02x", digest[i]);
+  return out;
 }
 
 bool ParseLevel(absl::string_view text, Level* out) {

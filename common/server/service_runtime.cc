@@ -11,7 +11,12 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/auth/api_keys_service.h"
+#include "common/auth/call_gate.h"
+#include "common/auth/key_cache.h"
+#include "common/auth/key_store.h"
 #include "common/log/log.h"
+#include "common/storage/redis_url.h"
 #include "common/storage/redis_factory.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
@@ -37,6 +42,23 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const con
   auto redis = storage::CreateRedisClient(config.redis_url, 16);
   if (!redis.ok()) return redis.status();
   runtime->redis_ = std::move(*redis);
+  auto limits = auth::DefaultScopeLimits();
+  auto configured = auth::ParseRateLimits(config.rate_limits);
+  if (!configured.ok()) return configured.status();
+  for (const auto& [scope, limit] : *configured) limits[scope] = limit;
+  auth::CallGateOptions gate;
+  gate.auth_enabled = config.auth_enabled;
+  gate.workspace = config.workspace;
+  gate.default_deadline = config.default_deadline;
+  gate.default_stream_deadline = config.default_stream_deadline;
+  gate.scope_limits = std::move(limits);
+  runtime->key_store_ = std::make_unique<auth::KeyStore>(runtime->redis_.get(), RealClock::Get());
+  runtime->key_cache_ = std::make_unique<auth::KeyCache>(runtime->key_store_.get());
+  runtime->gate_ = std::make_unique<auth::CallGate>(gate, runtime->key_cache_.get(), RealClock::Get(),
+                                                    runtime->registry_.get());
+  runtime->api_keys_service_ = std::make_unique<auth::ApiKeysService>(runtime->key_store_.get(),
+                                                                      runtime->key_cache_.get(), config.workspace);
+  runtime->AddService(runtime->api_keys_service_.get(), "journey.auth.v1.ApiKeys");
   return runtime;
 }
 
@@ -58,7 +80,21 @@ absl::Status ServiceRuntime::WaitForRedis() {
                                              absl::FormatDuration(config_.startup_deadline), ": ", last.message()));
 }
 
-void ServiceRuntime::AddService(grpc::Service* service, std::string health_name) {
+absl::Status ServiceRuntime::StartAuth() {
+  if (!config_.auth_enabled) {
+    log::Warn("AUTHENTICATION IS OFF (--auth=off): every call is accepted without an API key; local development only",
+              {{"workspace", config_.workspace}});
+  } else if (!config_.bootstrap_admin_key.empty()) {
+    if (auto st = key_store_->InsertBootstrapKey(config_.workspace, config_.bootstrap_admin_key); !st.ok()) return st;
+  }
+  // Keys matter even with auth off: the ApiKeys RPCs still manage them.
+  if (auto st = key_cache_->Refresh(/*force=*/true); !st.ok()) return st;
+  key_cache_->Start();
+  gate_->Start();
+  return absl::OkStatus();
+}
+
+void ServiceRuntime::AddGrpcService(grpc::Service* service, std::string health_name) {
   services_.emplace_back(service, std::move(health_name));
 }
 
@@ -91,7 +127,12 @@ int ServiceRuntime::Run() {
   int grpc_port = 0;
   builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), grpc::InsecureServerCredentials(),
                            &grpc_port);
-  builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+  builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
+  // Bounded: at most max_inflight_calls handler threads; calls beyond get RESOURCE_EXHAUSTED
+  // instead of queueing without limit.
+  grpc::ResourceQuota quota(absl::StrCat(config_.name, "-calls"));
+  quota.SetMaxThreads(config_.max_inflight_calls);
+  builder.SetResourceQuota(quota);
   for (auto& [service, name] : services_) builder.RegisterService(service);
   if (builder_hook_) builder_hook_(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -100,6 +141,11 @@ int ServiceRuntime::Run() {
     return kExitConfig;
   }
 
+  if (auto st = StartAuth(); !st.ok()) {
+    log::Error("api keys not loaded", {{"error", std::string(st.message())}});
+    server->Shutdown();
+    return absl::IsInvalidArgument(st) ? kExitConfig : kExitDependency;
+  }
   for (BackgroundWorker* w : workers_) w->Start();
 
   // Health follows Redis: NOT_SERVING while it is unreachable, SERVING when it is back.
@@ -133,7 +179,8 @@ int ServiceRuntime::Run() {
   for (const auto& [name, port] : extra_ports_) absl::StrAppend(&ports, " ", name, "=", port);
   log::Info(absl::StrCat(config_.name, " listening ", ports),
             {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
-             {"redis", config_.redis_url}});
+             {"redis", storage::RedactRedisUrl(config_.redis_url)},
+             {"auth", config_.auth_enabled ? "on" : "off"}});
 
   sigset_t set = StopSignals();
   int sig = 0;
@@ -148,6 +195,8 @@ int ServiceRuntime::Run() {
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(config_.drain_deadline));
   for (auto it = workers_.rbegin(); it != workers_.rend(); ++it) (*it)->Stop();
   server->Wait();
+  gate_->Stop();
+  key_cache_->Stop();
   log::Info("stopped cleanly");
   return kExitClean;
 }

@@ -3,13 +3,16 @@
 // SIGTERM drain. main() builds its services on top of it and calls Run().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/config/service_config.h"
+#include "common/server/gated_service.h"
 #include "common/storage/redis_client.h"
 
 namespace grpc {
@@ -19,6 +22,13 @@ class ServerBuilder;
 namespace prometheus {
 class Registry;
 }
+
+namespace journey::auth {
+class ApiKeysService;
+class CallGate;
+class KeyCache;
+class KeyStore;
+}  // namespace journey::auth
 
 namespace journey::server {
 
@@ -45,8 +55,18 @@ class ServiceRuntime {
   // Polls Redis until it answers or the start-up deadline passes.
   absl::Status WaitForRedis();
 
-  // `health_name` is the full gRPC service name reported by grpc.health.v1.
-  void AddService(grpc::Service* service, std::string health_name);
+  // The gate every call of this process passes (API keys, scopes, rate limits, default
+  // deadline); also for non-gRPC front doors such as the Segment HTTP API.
+  auth::CallGate* call_gate() { return gate_.get(); }
+
+  // `health_name` is the full gRPC service name reported by grpc.health.v1; the service gets
+  // the runtime's CallGate, so it cannot be served unchecked.
+  template <typename S>
+  void AddService(S* service, std::string health_name) {
+    static_assert(std::is_base_of_v<GatedService, S>, "a served service derives from server::GatedService");
+    service->SetCallGate(gate_.get(), health_name);
+    AddGrpcService(service, std::move(health_name));
+  }
   void AddWorker(BackgroundWorker* worker);
   // Extra ports to report in the start-up line (e.g. "http").
   void AddPort(std::string name, int port);
@@ -58,6 +78,9 @@ class ServiceRuntime {
 
  private:
   explicit ServiceRuntime(const config::ServiceConfig& config);
+  void AddGrpcService(grpc::Service* service, std::string health_name);
+  // Inserts the bootstrap key and loads the key cache; logs the auth-off warning.
+  absl::Status StartAuth();
 
   config::ServiceConfig config_;
   std::unique_ptr<storage::RedisClient> redis_;
@@ -66,6 +89,10 @@ class ServiceRuntime {
   std::vector<BackgroundWorker*> workers_;
   std::vector<std::pair<std::string, int>> extra_ports_;
   std::function<void(grpc::ServerBuilder&)> builder_hook_;
+  std::unique_ptr<auth::KeyStore> key_store_;
+  std::unique_ptr<auth::KeyCache> key_cache_;
+  std::unique_ptr<auth::CallGate> gate_;
+  std::unique_ptr<auth::ApiKeysService> api_keys_service_;
 };
 
 // Exit codes of DESIGN.md.

@@ -135,4 +135,8 @@ std::string RecommendProducts(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":rec:products");
 }
 
+std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
+
+std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }
+
 }  // namespace journey::keys

@@ -105,5 +105,12 @@ std::string RecommendOfferCatalog(absl::string_view workspace);
 std::string RecommendProducts(absl::string_view workspace);
 
 // --- Auth ---
+// API keys of every workspace, in one place on purpose: a replica must recognise a key of
+// another workspace to refuse it with PERMISSION_DENIED. Both keys share the {auth} tag, so
+// a change and its version bump run in one MULTI on Redis Cluster too.
+// Hash: key_id -> serialized auth.v1.ApiKeyRecord (the SHA-256 of the key, never the key).
+std::string ApiKeys();
+// Counter bumped on every key change, so replicas reload their key cache cheaply.
+std::string ApiKeysVersion();
 
 }  // namespace journey::keys

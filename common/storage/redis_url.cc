@@ -42,4 +42,11 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   return ep;
 }
 
+std::string RedactRedisUrl(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t at = url.rfind('@');
+  if (scheme == absl::string_view::npos || at == absl::string_view::npos || at < scheme) return std::string(url);
+  return absl::StrCat(url.substr(0, scheme + 3), "***", url.substr(at));
+}
+
 }  // namespace journey::storage

@@ -20,4 +20,7 @@ struct RedisEndpoint {
 
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
 
+// The URL with its credentials replaced by "***", for logs.
+std::string RedactRedisUrl(absl::string_view url);
+
 }  // namespace journey::storage

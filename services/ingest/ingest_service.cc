@@ -38,23 +38,33 @@ grpc::Status IngestService::One(Event event, EventType type, v1::Ack* ack) {
   return grpc::Status::OK;
 }
 
-grpc::Status IngestService::Track(grpc::ServerContext*, const v1::TrackRequest* req, v1::TrackResponse* resp) {
+grpc::Status IngestService::Track(grpc::ServerContext* ctx, const v1::TrackRequest* req, v1::TrackResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return One(req->event(), common::v1::EVENT_TYPE_TRACK, resp->mutable_ack());
 }
 
-grpc::Status IngestService::Identify(grpc::ServerContext*, const v1::IdentifyRequest* req, v1::IdentifyResponse* resp) {
+grpc::Status IngestService::Identify(grpc::ServerContext* ctx, const v1::IdentifyRequest* req, v1::IdentifyResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return One(req->event(), common::v1::EVENT_TYPE_IDENTIFY, resp->mutable_ack());
 }
 
-grpc::Status IngestService::Page(grpc::ServerContext*, const v1::PageRequest* req, v1::PageResponse* resp) {
+grpc::Status IngestService::Page(grpc::ServerContext* ctx, const v1::PageRequest* req, v1::PageResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return One(req->event(), common::v1::EVENT_TYPE_PAGE, resp->mutable_ack());
 }
 
-grpc::Status IngestService::Alias(grpc::ServerContext*, const v1::AliasRequest* req, v1::AliasResponse* resp) {
+grpc::Status IngestService::Alias(grpc::ServerContext* ctx, const v1::AliasRequest* req, v1::AliasResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return One(req->event(), common::v1::EVENT_TYPE_ALIAS, resp->mutable_ack());
 }
 
-grpc::Status IngestService::Batch(grpc::ServerContext*, const v1::BatchRequest* req, v1::BatchResponse* resp) {
+grpc::Status IngestService::Batch(grpc::ServerContext* ctx, const v1::BatchRequest* req, v1::BatchResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   if (auto st = logic_->CheckBatch(req->events_size(), req->ByteSizeLong()); !st.ok()) return server::ToGrpcStatus(st);
   std::vector<Event> events(req->events().begin(), req->events().end());
   auto outcomes = logic_->Ingest(std::move(events));
@@ -71,8 +81,10 @@ grpc::Status IngestService::Batch(grpc::ServerContext*, const v1::BatchRequest* 
   return grpc::Status::OK;
 }
 
-grpc::Status IngestService::StreamEvents(grpc::ServerContext*, grpc::ServerReader<v1::StreamEventsRequest>* reader,
+grpc::Status IngestService::StreamEvents(grpc::ServerContext* ctx, grpc::ServerReader<v1::StreamEventsRequest>* reader,
                                          v1::StreamEventsSummary* summary) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   // Each message is ingested as one batch as it arrives; the summary caps the rejections
   // it lists so a replay of millions of bad rows cannot grow the reply without bound.
   constexpr int kMaxListedRejections = 100;

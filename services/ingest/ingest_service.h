@@ -2,12 +2,13 @@
 // absl::Status to gRPC codes. No business rules here.
 #pragma once
 
+#include "common/server/gated_service.h"
 #include "journey/ingest/v1/ingest.grpc.pb.h"
 #include "services/ingest/ingest_logic.h"
 
 namespace journey::ingest {
 
-class IngestService final : public journey::ingest::v1::Ingest::Service {
+class IngestService final : public journey::ingest::v1::Ingest::Service, public server::GatedService {
  public:
   explicit IngestService(IngestLogic* logic) : logic_(logic) {}
 

@@ -11,6 +11,7 @@
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/segment_http_handler.h"
 #include "services/ingest/segment_http_server.h"
+#include "services/ingest/segment_write_key.h"
 
 ABSL_FLAG(int, http_port, 8080, "Segment-compatible HTTP endpoint port (0 = pick a free port)");
 ABSL_FLAG(absl::Duration, dedup_window, absl::Hours(24), "How long a message_id is remembered for dedup");
@@ -51,14 +52,15 @@ int main(int argc, char** argv) {
   ingest::IngestLogic logic({redis, RealClock::Get(), &metrics, &lag_gate}, limits, append);
   ingest::IngestService service(&logic);
   ingest::SegmentHttpHandler http_handler(&logic);
-  auto http = ingest::SegmentHttpServer::Listen({absl::GetFlag(FLAGS_http_port)}, &http_handler);
+  ingest::HttpServerOptions http_options;
+  http_options.port = absl::GetFlag(FLAGS_http_port);
+  auth::CallGate* gate = (*runtime)->call_gate();
+  http_options.authorize = [gate](absl::string_view authorization) { return ingest::CheckWriteKey(gate, authorization); };
+  auto http = ingest::SegmentHttpServer::Listen(http_options, &http_handler);
   if (!http.ok()) {
     std::fprintf(stderr, "configuration error: %s\n", std::string(http.status().message()).c_str());
     return server::kExitConfig;
   }
-  // Until API keys land (DESIGN.md: Security), the HTTP Basic write key is read but not checked.
-  log::Warn("write keys are not checked: any HTTP Basic write key is accepted", {{"http_port", std::to_string((*http)->port())}});
-
   (*runtime)->AddPort("http", (*http)->port());
   (*runtime)->AddWorker(http->get());
   (*runtime)->AddWorker(&lag_gate);

@@ -14,6 +14,8 @@ const char* Reason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -34,7 +36,7 @@ void Send(mg_connection* conn, const HttpReply& reply) {
 
 absl::StatusOr<std::unique_ptr<SegmentHttpServer>> SegmentHttpServer::Listen(const HttpServerOptions& options,
                                                                             const SegmentHttpHandler* handler) {
-  std::unique_ptr<SegmentHttpServer> server(new SegmentHttpServer(handler));
+  std::unique_ptr<SegmentHttpServer> server(new SegmentHttpServer(handler, options));
   const std::string port = absl::StrCat(options.port);
   const std::string threads = absl::StrCat(options.threads);
   const char* mg_options[] = {"listening_ports", port.c_str(), "num_threads", threads.c_str(),
@@ -68,6 +70,13 @@ void SegmentHttpServer::Stop() {
 int SegmentHttpServer::OnRequest(mg_connection* conn, void* self) {
   const auto* server = static_cast<SegmentHttpServer*>(self);
   const mg_request_info* info = mg_get_request_info(conn);
+  if (server->options_.authorize) {
+    const char* authorization = mg_get_header(conn, "Authorization");
+    if (auto refused = server->options_.authorize(authorization != nullptr ? authorization : "")) {
+      Send(conn, *refused);
+      return refused->status;
+    }
+  }
   const size_t limit = server->handler_->max_body_bytes();
   if (info->content_length > static_cast<long long>(limit)) {
     const HttpReply reply = server->handler_->BodyTooLarge();

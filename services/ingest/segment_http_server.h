@@ -3,7 +3,9 @@
 // It is a BackgroundWorker so the runtime stops it during the drain.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "common/server/service_runtime.h"
@@ -17,6 +19,9 @@ namespace journey::ingest {
 struct HttpServerOptions {
   int port = 8080;  // 0 = pick a free port (read it back with port())
   int threads = 8;
+  // Given the Authorization header ("" when absent): nullopt to serve the request, else the
+  // refusal to send (401, 403, 429). Unset = every request is served.
+  std::function<std::optional<HttpReply>(absl::string_view authorization)> authorize;
 };
 
 class SegmentHttpServer final : public server::BackgroundWorker {
@@ -31,10 +36,12 @@ class SegmentHttpServer final : public server::BackgroundWorker {
   void Stop() override;
 
  private:
-  explicit SegmentHttpServer(const SegmentHttpHandler* handler) : handler_(handler) {}
+  SegmentHttpServer(const SegmentHttpHandler* handler, HttpServerOptions options)
+      : handler_(handler), options_(std::move(options)) {}
   static int OnRequest(mg_connection* conn, void* self);
 
   const SegmentHttpHandler* handler_;
+  HttpServerOptions options_;
   mg_context* ctx_ = nullptr;
   int port_ = 0;
 };

@@ -8,8 +8,10 @@ namespace journey::journey_state {
 namespace sv1 = journey::state::v1;
 using server::ToGrpcStatus;
 
-grpc::Status JourneyService::GetJourney(grpc::ServerContext*, const sv1::GetJourneyRequest* request,
+grpc::Status JourneyService::GetJourney(grpc::ServerContext* ctx, const sv1::GetJourneyRequest* request,
                                         sv1::GetJourneyResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   if (request->user_id().size() > 512 || request->anonymous_id().size() > 512) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "user_id: longer than 512 bytes");
   }
@@ -20,16 +22,20 @@ grpc::Status JourneyService::GetJourney(grpc::ServerContext*, const sv1::GetJour
   return grpc::Status::OK;
 }
 
-grpc::Status JourneyService::GetFunnel(grpc::ServerContext*, const sv1::GetFunnelRequest* request,
+grpc::Status JourneyService::GetFunnel(grpc::ServerContext* ctx, const sv1::GetFunnelRequest* request,
                                        sv1::Funnel* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto funnel = logic_->GetFunnel(*request);
   if (!funnel.ok()) return ToGrpcStatus(funnel.status());
   *response = std::move(*funnel);
   return grpc::Status::OK;
 }
 
-grpc::Status JourneyService::GetJourneyMap(grpc::ServerContext*, const sv1::GetJourneyMapRequest* request,
+grpc::Status JourneyService::GetJourneyMap(grpc::ServerContext* ctx, const sv1::GetJourneyMapRequest* request,
                                            sv1::JourneyMap* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto map = logic_->GetJourneyMap(*request);
   if (!map.ok()) return ToGrpcStatus(map.status());
   *response = std::move(*map);
@@ -38,6 +44,8 @@ grpc::Status JourneyService::GetJourneyMap(grpc::ServerContext*, const sv1::GetJ
 
 grpc::Status JourneyService::WatchTransitions(grpc::ServerContext* ctx, const sv1::WatchTransitionsRequest* request,
                                               grpc::ServerWriter<sv1::Transition>* writer) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto cursor = logic_->ResolveCursor(request->cursor());
   if (!cursor.ok()) return ToGrpcStatus(cursor.status());
   std::string at = *cursor;
@@ -52,8 +60,10 @@ grpc::Status JourneyService::WatchTransitions(grpc::ServerContext* ctx, const sv
   return grpc::Status::OK;
 }
 
-grpc::Status JourneyService::GetDefinition(grpc::ServerContext*, const sv1::GetDefinitionRequest* request,
+grpc::Status JourneyService::GetDefinition(grpc::ServerContext* ctx, const sv1::GetDefinitionRequest* request,
                                            sv1::JourneyDefinition* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   *response = logic_->GetDefinition();
   if (!request->id().empty() && request->id() != response->id()) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("id: unknown journey '", request->id(), "'"));
@@ -61,14 +71,18 @@ grpc::Status JourneyService::GetDefinition(grpc::ServerContext*, const sv1::GetD
   return grpc::Status::OK;
 }
 
-grpc::Status JourneyService::ApplyDefinition(grpc::ServerContext*, const sv1::ApplyDefinitionRequest* request,
+grpc::Status JourneyService::ApplyDefinition(grpc::ServerContext* ctx, const sv1::ApplyDefinitionRequest* request,
                                              sv1::ApplyDefinitionResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   *response = logic_->ApplyDefinition(*request, /*dry_run=*/false);
   return grpc::Status::OK;
 }
 
-grpc::Status JourneyService::ValidateDefinition(grpc::ServerContext*, const sv1::ApplyDefinitionRequest* request,
+grpc::Status JourneyService::ValidateDefinition(grpc::ServerContext* ctx, const sv1::ApplyDefinitionRequest* request,
                                                 sv1::ApplyDefinitionResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   *response = logic_->ApplyDefinition(*request, /*dry_run=*/true);
   return grpc::Status::OK;
 }

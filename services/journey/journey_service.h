@@ -4,12 +4,13 @@
 
 #include <atomic>
 
+#include "common/server/gated_service.h"
 #include "journey/state/v1/journey.grpc.pb.h"
 #include "services/journey/journey_logic.h"
 
 namespace journey::journey_state {
 
-class JourneyService final : public journey::state::v1::Journey::Service {
+class JourneyService final : public journey::state::v1::Journey::Service, public server::GatedService {
  public:
   explicit JourneyService(const JourneyLogic* logic) : logic_(logic) {}
 

@@ -24,16 +24,20 @@ absl::StatusOr<pb::SegmentDefinition> DefinitionOf(const pb::ApplySegmentRequest
 
 }  // namespace
 
-grpc::Status PersonaService::GetProfile(grpc::ServerContext*, const pb::GetProfileRequest* request,
+grpc::Status PersonaService::GetProfile(grpc::ServerContext* ctx, const pb::GetProfileRequest* request,
                                         pb::Profile* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto profile = logic_->GetProfile(request->user_id(), request->anonymous_id());
   if (!profile.ok()) return ToGrpcStatus(profile.status());
   *response = std::move(*profile);
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::UpsertProfiles(grpc::ServerContext*, grpc::ServerReader<pb::UpsertProfileRequest>* reader,
+grpc::Status PersonaService::UpsertProfiles(grpc::ServerContext* ctx, grpc::ServerReader<pb::UpsertProfileRequest>* reader,
                                             pb::UpsertProfilesSummary* summary) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   std::vector<pb::UpsertProfileRequest> batch;
   int64_t index = 0;
   pb::UpsertProfileRequest record;
@@ -58,6 +62,8 @@ grpc::Status PersonaService::UpsertProfiles(grpc::ServerContext*, grpc::ServerRe
 
 grpc::Status PersonaService::ExportSegment(grpc::ServerContext* context, const pb::ExportSegmentRequest* request,
                                            grpc::ServerWriter<pb::Profile>* writer) {
+  auto call = Admit(context, __func__);
+  if (!call.ok()) return call.status();
   auto defs = catalog_->List(logic_->workspace());
   if (!defs.ok()) return ToGrpcStatus(defs.status());
   std::vector<std::string> ids;
@@ -70,6 +76,8 @@ grpc::Status PersonaService::ExportSegment(grpc::ServerContext* context, const p
 grpc::Status PersonaService::WatchSegmentChanges(grpc::ServerContext* context,
                                                  const pb::WatchSegmentChangesRequest* request,
                                                  grpc::ServerWriter<pb::SegmentChange>* writer) {
+  auto call = Admit(context, __func__);
+  if (!call.ok()) return call.status();
   auto cursor = crm_->StartCursor(request->cursor());
   if (!cursor.ok()) return ToGrpcStatus(cursor.status());
   const std::set<std::string> only(request->segments().begin(), request->segments().end());
@@ -86,37 +94,47 @@ grpc::Status PersonaService::WatchSegmentChanges(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::SetConsent(grpc::ServerContext*, const pb::SetConsentRequest* request,
+grpc::Status PersonaService::SetConsent(grpc::ServerContext* ctx, const pb::SetConsentRequest* request,
                                         pb::SetConsentResponse*) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return ToGrpcStatus(crm_->SetConsent(*request));
 }
 
-grpc::Status PersonaService::DeleteProfile(grpc::ServerContext*, const pb::DeleteProfileRequest* request,
+grpc::Status PersonaService::DeleteProfile(grpc::ServerContext* ctx, const pb::DeleteProfileRequest* request,
                                            pb::DeleteProfileResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto n = crm_->DeleteProfile(request->user_id());
   if (!n.ok()) return ToGrpcStatus(n.status());
   response->set_keys_deleted(*n);
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::ExportProfile(grpc::ServerContext*, const pb::GetProfileRequest* request,
+grpc::Status PersonaService::ExportProfile(grpc::ServerContext* ctx, const pb::GetProfileRequest* request,
                                            pb::ProfileExport* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto out = crm_->ExportProfile(!request->user_id().empty() ? request->user_id() : request->anonymous_id());
   if (!out.ok()) return ToGrpcStatus(out.status());
   *response = std::move(*out);
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::ListSegments(grpc::ServerContext*, const pb::ListSegmentsRequest*,
+grpc::Status PersonaService::ListSegments(grpc::ServerContext* ctx, const pb::ListSegmentsRequest*,
                                           pb::ListSegmentsResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto defs = catalog_->List(logic_->workspace());
   if (!defs.ok()) return ToGrpcStatus(defs.status());
   for (auto& d : *defs) *response->add_segments() = std::move(d);
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::ApplySegment(grpc::ServerContext*, const pb::ApplySegmentRequest* request,
+grpc::Status PersonaService::ApplySegment(grpc::ServerContext* ctx, const pb::ApplySegmentRequest* request,
                                           pb::ApplySegmentResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto def = DefinitionOf(*request);
   if (!def.ok()) return ToGrpcStatus(def.status());
   std::vector<std::string> errors = catalog_->Validate(*def);
@@ -130,8 +148,10 @@ grpc::Status PersonaService::ApplySegment(grpc::ServerContext*, const pb::ApplyS
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::ValidateSegment(grpc::ServerContext*, const pb::ApplySegmentRequest* request,
+grpc::Status PersonaService::ValidateSegment(grpc::ServerContext* ctx, const pb::ApplySegmentRequest* request,
                                              pb::ApplySegmentResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   auto def = DefinitionOf(*request);
   if (!def.ok()) {
     response->set_valid(false);
@@ -143,14 +163,18 @@ grpc::Status PersonaService::ValidateSegment(grpc::ServerContext*, const pb::App
   return grpc::Status::OK;
 }
 
-grpc::Status PersonaService::DeleteSegment(grpc::ServerContext*, const pb::DeleteSegmentRequest* request,
+grpc::Status PersonaService::DeleteSegment(grpc::ServerContext* ctx, const pb::DeleteSegmentRequest* request,
                                            pb::DeleteSegmentResponse*) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   if (request->id().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "id: required");
   return ToGrpcStatus(catalog_->Delete(logic_->workspace(), request->id()));
 }
 
-grpc::Status PersonaService::EstimateSegment(grpc::ServerContext*, const pb::EstimateSegmentRequest* request,
+grpc::Status PersonaService::EstimateSegment(grpc::ServerContext* ctx, const pb::EstimateSegmentRequest* request,
                                              pb::EstimateSegmentResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   std::vector<std::string> errors = catalog_->Validate(request->segment());
   if (!errors.empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, absl::StrJoin(errors, "; "));
   auto estimate = logic_->Estimate(request->segment().condition());

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "common/server/gated_service.h"
 #include "journey/persona/v1/persona.grpc.pb.h"
 #include "services/persona/crm_sync.h"
 #include "services/persona/persona_logic.h"
@@ -17,7 +18,7 @@ struct PersonaServiceOptions {
   int watch_batch = 256;
 };
 
-class PersonaService final : public pb::Persona::Service {
+class PersonaService final : public pb::Persona::Service, public server::GatedService {
  public:
   PersonaService(PersonaLogic* logic, CrmSync* crm, SegmentCatalog* catalog, PersonaServiceOptions options = {})
       : logic_(logic), crm_(crm), catalog_(catalog), options_(options) {}

@@ -26,35 +26,47 @@ absl::Duration Remaining(grpc::ServerContext* ctx) {
 grpc::Status RecommendService::GetRecommendations(grpc::ServerContext* ctx,
                                                                const v1::GetRecommendationsRequest* req,
                                                                v1::GetRecommendationsResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, logic_->Recommend(*req, Remaining(ctx)), resp);
 }
 
 grpc::Status RecommendService::ReportOutcome(grpc::ServerContext* ctx,
                                                           const v1::ReportOutcomeRequest* req,
                                                           v1::ReportOutcomeResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, feedback_->ReportOutcome(*req), resp);
 }
 
 grpc::Status RecommendService::GetOfferStats(grpc::ServerContext* ctx,
                                                           const v1::GetOfferStatsRequest* req,
                                                           v1::GetOfferStatsResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, feedback_->GetOfferStats(*req), resp);
 }
 
 grpc::Status RecommendService::ListOffers(grpc::ServerContext* ctx, const v1::ListOffersRequest*,
                                                        v1::ListOffersResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, absl::StatusOr<v1::ListOffersResponse>(admin_->ListOffers()), resp);
 }
 
 grpc::Status RecommendService::ApplyOffers(grpc::ServerContext* ctx,
                                                         const v1::ApplyOffersRequest* req,
                                                         v1::ApplyOffersResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, admin_->ApplyOffers(*req), resp);
 }
 
 grpc::Status RecommendService::UpsertProducts(grpc::ServerContext* ctx,
                                                            const v1::UpsertProductsRequest* req,
                                                            v1::UpsertProductsResponse* resp) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
   return Finish(ctx, admin_->UpsertProducts(*req), resp);
 }
 

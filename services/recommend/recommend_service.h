@@ -4,6 +4,7 @@
 // threads would serialise them.
 #pragma once
 
+#include "common/server/gated_service.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
@@ -11,7 +12,7 @@
 
 namespace journey::recommend {
 
-class RecommendService final : public v1::Recommend::Service {
+class RecommendService final : public v1::Recommend::Service, public server::GatedService {
  public:
   RecommendService(RecommendLogic* logic, CatalogAdmin* admin, Feedback* feedback)
       : logic_(logic), admin_(admin), feedback_(feedback) {}

@@ -37,7 +37,7 @@ LAG_METRIC = "journey_consumer_lag_entries"
 OPERATOR_SECRETS = {"journey-redis", "journey-api-keys", "journey-tls"}
 # JOURNEY_<FLAG> variables the manifests set before any binary defines the flag: unknown
 # JOURNEY_* variables are ignored by the binaries, so these are allowed, and only these.
-PENDING_FLAGS = {"api_keys_file": "API keys from a file (security work, issue 7)"}
+PENDING_FLAGS = {}
 # Variables in the manifests that are not flags (parts of JOURNEY_REDIS_URL).
 NOT_FLAGS = {"REDIS_PASSWORD", "REDIS_SCHEME", "REDIS_ADDRS"}
 CONFIG_DIRS = ("journeys", "segments", "offers", "products")
@@ -259,6 +259,13 @@ def check_overlay(objs, where, overlay):
         errs.append(f"{where}: Deployments {sorted(found)} != services {sorted(SERVICES)}")
     for d in deployments:
         errs += check_deployment(d, objs, where, operator_secrets=overlay != "dev")
+        for c in d["spec"]["template"]["spec"]["containers"]:
+            for e in c.get("env", []):
+                if e["name"] == "JOURNEY_AUTH" and e.get("value") != "on":
+                    errs.append(f"{where}: Deployment {d['metadata']['name']} sets JOURNEY_AUTH={e.get('value')}")
+    runtime = [o for o in objs if o["kind"] == "ConfigMap" and hash_base(o["metadata"]["name"]) == "journey-runtime"]
+    if not runtime or runtime[0].get("data", {}).get("JOURNEY_AUTH") != "on":
+        errs.append(f"{where}: journey-runtime does not set JOURNEY_AUTH=on (API keys must be checked)")
     errs += check_network_policies(objs, where)
     runtime = [o for o in objs if o["kind"] == "ConfigMap" and hash_base(o["metadata"]["name"]) == "journey-runtime"]
     scheme = runtime[0]["data"].get("REDIS_SCHEME") if runtime else None
@@ -446,6 +453,7 @@ def self_test(rendered, flags):
             {"name": "JOURNEY_DRAIN_DEADLINE", "value": "10"}),
         "dev secret missing": lambda o: o.__setitem__(slice(None), [x for x in o if not (
             x["kind"] == "Secret" and x["metadata"]["name"].startswith("journey-api-keys"))]),
+        "auth turned off": lambda o: container("recommend")(o)["env"].append({"name": "JOURNEY_AUTH", "value": "off"}),
         "wrong gRPC port": set_key(lambda o: container("persona")(o)["ports"][0], "containerPort", 50059),
     }
     failures = []

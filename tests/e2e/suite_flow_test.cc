@@ -23,9 +23,13 @@ using journey::testing::PollUntil;
 using journey::testing::RedisServer;
 using journey::testing::ServiceProcess;
 
+// Authentication is on: every service inserts this admin key at start, every call sends it.
+constexpr char kAdminKey[] = "jk_e2e_bootstrap_admin_key_0123456789";
+
 std::unique_ptr<grpc::ClientContext> Ctx() {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx->AddMetadata("authorization", std::string("Bearer ") + kAdminKey);
   return ctx;
 }
 
@@ -35,6 +39,7 @@ class SuiteFlowTest : public ::testing::Test {
     ASSERT_TRUE(redis_.Start().ok());
     for (const char* name : {"ingest", "journey", "persona", "recommend"}) {
       services_[name] = std::make_unique<ServiceProcess>(name, redis_.url());
+      services_[name]->set_bootstrap_admin_key(kAdminKey);
       auto status = services_[name]->Start();
       ASSERT_TRUE(status.ok()) << status;
     }

@@ -44,11 +44,13 @@ absl::Status ServiceProcess::Start(absl::Duration deadline) {
                                    absl::StrCat("--redis_url=", redis_url_)};
   if (name_ == "ingest") args.push_back(absl::StrCat("--http_port=", http_port_));
   for (const auto& [k, v] : extra_flags_) args.push_back(absl::StrCat("--", k, "=", v));
+  if (extra_flags_.count("auth") == 0) args.push_back(bootstrap_admin_key_.empty() ? "--auth=off" : "--auth=on");
   pid_t pid = fork();
   if (pid == 0) {
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
+    if (!bootstrap_admin_key_.empty()) setenv("JOURNEY_BOOTSTRAP_ADMIN_KEY", bootstrap_admin_key_.c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

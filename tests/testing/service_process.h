@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <grpcpp/grpcpp.h>
 
@@ -20,8 +21,12 @@ std::string ServiceBinary(const std::string& name);
 
 class ServiceProcess {
  public:
-  // `name` is ingest, journey, persona or recommend.
+  // `name` is ingest, journey, persona or recommend. Unless `extra_flags` sets "auth", the
+  // binary runs with --auth=off (tests of the services' behaviour), or with --auth=on when
+  // a bootstrap admin key is set.
   ServiceProcess(std::string name, std::string redis_url, std::map<std::string, std::string> extra_flags = {});
+  // Sets JOURNEY_BOOTSTRAP_ADMIN_KEY for the child (and with it --auth=on).
+  void set_bootstrap_admin_key(std::string key) { bootstrap_admin_key_ = std::move(key); }
   ~ServiceProcess();
 
   absl::Status Start(absl::Duration deadline = absl::Seconds(20));  // same ports on restart
@@ -42,6 +47,7 @@ class ServiceProcess {
   std::string name_;
   std::string redis_url_;
   std::map<std::string, std::string> extra_flags_;
+  std::string bootstrap_admin_key_;
   int grpc_port_;
   int metrics_port_;
   int http_port_;

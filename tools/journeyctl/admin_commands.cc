@@ -200,12 +200,4 @@ int RunAdmin(const GlobalOptions& g, const AdminOptions& o) {
   return 2;
 }
 
-int RunKeys(const GlobalOptions& g, const std::string& action) {
-  std::fprintf(stderr,
-               "journeyctl keys %s: not available yet: API keys (create, list, revoke) come with the services' "
-               "auth; until then the services accept calls without a key\n",
-               action.c_str());
-  return 1;
-}
-
 }  // namespace journey::cli

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/journeyctl/suite_clients.h"
 
@@ -78,8 +79,16 @@ int RunMap(const GlobalOptions& g, const MapOptions& o);
 int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
 int RunSimulate(const GlobalOptions& g, const SimulateOptions& o);
 int RunAdmin(const GlobalOptions& g, const AdminOptions& o);
-// API keys come with the auth issue; until then a clear "not available yet".
-int RunKeys(const GlobalOptions& g, const std::string& action);
+// keys create|list|revoke (journey.auth.v1.ApiKeys on the service named by `via`).
+struct KeysOptions {
+  std::string action;  // "create", "list", "revoke"
+  std::string via = "journey";
+  std::string name, key_id;
+  std::vector<std::string> scopes;
+  double rate_per_s = 0, burst = 0;
+  bool include_revoked = false;
+};
+int RunKeys(const GlobalOptions& g, const KeysOptions& o);
 // Waits until all four services report SERVING; 0 when they do within wait_s.
 int RunHealth(const GlobalOptions& g, int wait_s);
 

@@ -150,14 +150,26 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::string keys_action;
-  auto* keys_cmd = app.add_subcommand("keys", "API keys: create, list, revoke (not available yet)");
+  KeysOptions keys;
+  auto* keys_cmd = app.add_subcommand("keys", "API keys of the services' workspace: create, list, revoke (admin key)");
   keys_cmd->require_subcommand(1);
-  for (const char* action : {"create", "list", "revoke"}) {
-    keys_cmd->add_subcommand(action, std::string(action) + " an API key")->callback([&keys_action, action] {
-      keys_action = action;
-    });
-  }
+  keys_cmd->add_option("--via", keys.via, "service that answers: ingest, journey, persona, recommend")
+      ->capture_default_str();
+  auto* keys_create = keys_cmd->add_subcommand("create", "create a key; prints it once");
+  keys_create->add_option("--scope", keys.scopes,
+                          "ingest:write, recommend:read, journey:read, persona:read, persona:sync, admin (repeatable)")
+      ->delimiter(',')
+      ->required();
+  keys_create->add_option("--name", keys.name, "what the key is for");
+  keys_create->add_option("--rate", keys.rate_per_s, "calls per second per replica (default: the scope's)");
+  keys_create->add_option("--burst", keys.burst, "bucket size (default: the rate)");
+  keys_create->callback([&keys] { keys.action = "create"; });
+  auto* keys_list = keys_cmd->add_subcommand("list", "list the keys (never the keys themselves)");
+  keys_list->add_flag("--all", keys.include_revoked, "include revoked keys");
+  keys_list->callback([&keys] { keys.action = "list"; });
+  auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key by id");
+  keys_revoke->add_option("key_id", keys.key_id, "the key's id (from keys list)")->required();
+  keys_revoke->callback([&keys] { keys.action = "revoke"; });
 
   CLI11_PARSE(app, argc, argv);
   map.compare_previous = !no_previous;
@@ -169,7 +181,7 @@ int main(int argc, char** argv) {
   for (auto* cmd : admin_cmds) {
     if (*cmd) return RunAdmin(g, admin);
   }
-  if (*keys_cmd) return RunKeys(g, keys_action);
+  if (*keys_cmd) return RunKeys(g, keys);
   if (*health_cmd) return RunHealth(g, wait_s);
   if (*send_cmd) return RunSend(g, send);
   if (*journey_cmd) return RunJourney(g, user);

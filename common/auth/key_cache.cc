@@ -1,0 +1,65 @@
+#include "common/auth/key_cache.h"
+
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+
+namespace journey::auth {
+
+absl::Status KeyCache::Refresh(bool force) {
+  auto version = store_->Version();
+  if (!version.ok()) return version.status();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    force = force || *version != version_ || absl::Now() - last_full_ >= options_.full_reload_every;
+  }
+  if (!force) return absl::OkStatus();
+  auto records = store_->LoadAll();
+  if (!records.ok()) return records.status();
+  auto map = std::make_shared<Map>();
+  for (auto& r : *records) {
+    if (r.info().has_revoked_at()) continue;
+    (*map)[r.secret_sha256()] = std::make_shared<const v1::ApiKeyInfo>(r.info());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  keys_ = std::move(map);
+  version_ = *version;
+  last_full_ = absl::Now();
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const v1::ApiKeyInfo> KeyCache::Find(const std::string& secret_sha256) const {
+  std::shared_ptr<const Map> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    keys = keys_;
+  }
+  auto it = keys->find(secret_sha256);
+  return it == keys->end() ? nullptr : it->second;
+}
+
+void KeyCache::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    bool failing = false;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      lock.unlock();
+      absl::Status st = Refresh();
+      if (!st.ok() && !failing) log::Warn("api key cache not refreshed, keeping the last one", {{"error", std::string(st.message())}});
+      failing = !st.ok();
+      lock.lock();
+      wake_.wait_for(lock, absl::ToChronoMilliseconds(options_.refresh_every), [this] { return stopping_; });
+    }
+  });
+}
+
+void KeyCache::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace journey::auth
