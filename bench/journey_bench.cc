@@ -1,12 +1,18 @@
 // journey_bench: events/s applied by one and by two journey consumers (replicas in one
 // process, each with its own Redis connections), then GetJourney and GetFunnel (30 days)
 // latency. Starts its own redis-server on a free port. Prints one JSON object.
-//   build/bench/journey_bench [events=200000] [users=20000]
+//   build/bench/journey_bench [events=200000] [users=20000] [apply_threads=2]
+// Rates: wall clock (meaningful only on a quiet machine), and per CPU-second (this process's
+// getrusage plus redis-server's INFO cpu), which other load on the machine hardly moves.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "common/stream/partitioned_consumer.h"
@@ -66,30 +72,77 @@ void Append(storage::RedisClient* redis, const std::vector<pb::EventEnvelope>& e
   (void)redis->Pipeline(cmds);
 }
 
-long long Pending(storage::RedisClient* redis, const std::string& group) {
-  // Entries not yet acknowledged by the group: lag (never delivered) + pending.
-  long long n = 0;
-  for (int p = 0; p < kPartitions; ++p) {
-    auto info = redis->Command({"XINFO", "GROUPS", keys::EventStream(p)});
-    if (!info.ok() || info->elements.empty()) return -1;
-    for (const auto& g : info->elements) {
-      std::string name;
-      long long pending = 0, lag = 0;
-      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
-        if (g.elements[i].str == "name") name = g.elements[i + 1].str;
-        if (g.elements[i].str == "pending") pending = g.elements[i + 1].integer;
-        if (g.elements[i].str == "lag") lag = g.elements[i + 1].integer;
-      }
-      if (name == group) n += pending + lag;
-    }
+// Field `name` of a flat XINFO reply ([name, value, name, value, ...]).
+const storage::RedisReply* InfoField(const storage::RedisReply& info, const std::string& name) {
+  for (size_t i = 0; i + 1 < info.elements.size(); i += 2) {
+    if (info.elements[i].str == name) return &info.elements[i + 1];
   }
-  return n;
+  return nullptr;
 }
 
-// Applies `events` with `replicas` consumers of a fresh group; returns events/s.
-double Throughput(const std::string& url, storage::RedisClient* redis, DefinitionStore* defs, const Clock* clock,
-                  const std::vector<pb::EventEnvelope>& events, int replicas, const std::string& group) {
-  // Group created at the start of the streams so it sees everything appended before.
+// True once `group` has been delivered every entry of every partition and acknowledged them
+// all. Compares ids rather than XINFO's `lag`, which Redis reports as nil (read as 0 before)
+// for a group created with "$" on a stream that already has entries: that made the
+// two-replica run stop at once and print an impossible rate.
+bool Drained(storage::RedisClient* redis, const std::string& group) {
+  std::vector<storage::RedisCommand> cmds;
+  for (int p = 0; p < kPartitions; ++p) {
+    cmds.push_back({"XINFO", "STREAM", keys::EventStream(p)});
+    cmds.push_back({"XINFO", "GROUPS", keys::EventStream(p)});
+  }
+  auto replies = redis->Pipeline(cmds);
+  if (!replies.ok()) return false;
+  for (int p = 0; p < kPartitions; ++p) {
+    const storage::RedisReply& stream = (*replies)[2 * p];
+    const storage::RedisReply& groups = (*replies)[2 * p + 1];
+    const storage::RedisReply* last = InfoField(stream, "last-generated-id");
+    if (last == nullptr || groups.is_error()) return false;
+    bool found = false;
+    for (const auto& g : groups.elements) {
+      const storage::RedisReply* name = InfoField(g, "name");
+      if (name == nullptr || name->str != group) continue;
+      found = true;
+      const storage::RedisReply* delivered = InfoField(g, "last-delivered-id");
+      const storage::RedisReply* pending = InfoField(g, "pending");
+      if (delivered == nullptr || pending == nullptr) return false;
+      if (delivered->str != last->str || pending->integer != 0) return false;
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+double CpuSeconds(const rusage& u) {
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds redis-server has used (INFO cpu: used_cpu_user + used_cpu_sys).
+double RedisCpuSeconds(storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "cpu"});
+  if (!info.ok()) return 0;
+  double total = 0;
+  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+    for (absl::string_view field : {"used_cpu_user:", "used_cpu_sys:"}) {
+      if (absl::ConsumePrefix(&line, field)) {
+        double x = 0;
+        if (absl::SimpleAtod(line, &x)) total += x;
+      }
+    }
+  }
+  return total;
+}
+
+struct Rate {
+  double events_per_s = 0;              // wall clock
+  double events_per_process_cpu_s = 0;  // CPU of this process (consumers, appliers, the poll)
+  double events_per_cpu_s = 0;          // CPU of this process plus redis-server
+};
+
+// Applies `events` with `replicas` consumers of a fresh group.
+Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionStore* defs, const Clock* clock,
+                const std::vector<pb::EventEnvelope>& events, int replicas, int apply_threads,
+                const std::string& group) {
+  // Group created at the current end of the streams so it sees only what is appended next.
   for (int p = 0; p < kPartitions; ++p) {
     (void)redis->Command({"XGROUP", "CREATE", keys::EventStream(p), group, "$", "MKSTREAM"});
   }
@@ -97,6 +150,9 @@ double Throughput(const std::string& url, storage::RedisClient* redis, Definitio
   std::vector<std::unique_ptr<storage::RedisClient>> clients;
   std::vector<std::unique_ptr<JourneyApplier>> appliers;
   std::vector<std::unique_ptr<stream::PartitionedConsumer>> consumers;
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  const double redis_before = RedisCpuSeconds(redis);
   const absl::Time start = absl::Now();
   for (int r = 0; r < replicas; ++r) {
     clients.push_back(*storage::HiredisClient::FromUrl(url));
@@ -107,13 +163,21 @@ double Throughput(const std::string& url, storage::RedisClient* redis, Definitio
     opts.replica_id = absl::StrCat(group, "-", r);
     opts.partitions = kPartitions;
     opts.lease_refresh = absl::Milliseconds(100);
+    opts.apply_threads = apply_threads;
     consumers.push_back(std::make_unique<stream::PartitionedConsumer>(clients.back().get(), appliers.back().get(), opts));
     consumers.back()->Start();
   }
-  while (Pending(redis, group) != 0) absl::SleepFor(absl::Milliseconds(20));
+  while (!Drained(redis, group)) absl::SleepFor(absl::Milliseconds(20));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  getrusage(RUSAGE_SELF, &after);
+  const double process_cpu = CpuSeconds(after) - CpuSeconds(before);
+  const double redis_cpu = RedisCpuSeconds(redis) - redis_before;
   for (auto& c : consumers) c->Stop();
-  return events.size() / seconds;
+  Rate rate;
+  rate.events_per_s = events.size() / seconds;
+  rate.events_per_process_cpu_s = process_cpu > 0 ? events.size() / process_cpu : 0;
+  rate.events_per_cpu_s = process_cpu + redis_cpu > 0 ? events.size() / (process_cpu + redis_cpu) : 0;
+  return rate;
 }
 
 std::pair<double, double> Percentiles(std::vector<double> us) {
@@ -127,6 +191,8 @@ int main(int argc, char** argv) {
   int n = 200000, users = 20000;
   if (argc > 1) (void)absl::SimpleAtoi(argv[1], &n);
   if (argc > 2) (void)absl::SimpleAtoi(argv[2], &users);
+  int apply_threads = 2;  // the service's --consumer_apply_threads default
+  if (argc > 3) (void)absl::SimpleAtoi(argv[3], &apply_threads);
   journey::testing::RedisServer server;
   if (!server.Start().ok()) {
     std::fprintf(stderr, "cannot start redis-server\n");
@@ -140,9 +206,9 @@ int main(int argc, char** argv) {
   const absl::Time day0 = absl::Now() - absl::Hours(24 * 29);
   // Events spread over the last 29 days, so GetFunnel reads 30 populated day buckets.
   const auto one = MakeEvents(n, users, day0, 1);
-  const double one_rate = Throughput(server.url(), redis.get(), &defs, clock, one, 1, "journey-one");
+  const Rate one_rate = Throughput(server.url(), redis.get(), &defs, clock, one, 1, apply_threads, "journey-one");
   const auto two = MakeEvents(n, users, day0, 2);
-  const double two_rate = Throughput(server.url(), redis.get(), &defs, clock, two, 2, "journey-two");
+  const Rate two_rate = Throughput(server.url(), redis.get(), &defs, clock, two, 2, apply_threads, "journey-two");
 
   JourneyLogic logic(redis.get(), &defs, clock, {});
   std::vector<double> get_us, funnel_us, map_us;
@@ -172,11 +238,14 @@ int main(int argc, char** argv) {
   const auto [f50, f99] = Percentiles(funnel_us);
   const auto [m50, m99] = Percentiles(map_us);
   std::printf(
-      "{\"events\": %d, \"users\": %d, \"partitions\": %d,\n"
+      "{\"events\": %d, \"users\": %d, \"partitions\": %d, \"apply_threads\": %d,\n"
       " \"apply_events_per_s_one_replica\": %.0f, \"apply_events_per_s_two_replicas\": %.0f,\n"
+      " \"apply_events_per_cpu_s_one_replica\": %.0f, \"apply_events_per_process_cpu_s_one_replica\": %.0f,\n"
+      " \"apply_events_per_cpu_s_two_replicas\": %.0f,\n"
       " \"get_journey_us_p50\": %.0f, \"get_journey_us_p99\": %.0f,\n"
       " \"get_funnel_30d_us_p50\": %.0f, \"get_funnel_30d_us_p99\": %.0f,\n"
       " \"get_journey_map_30d_us_p50\": %.0f, \"get_journey_map_30d_us_p99\": %.0f}\n",
-      n, users, kPartitions, one_rate, two_rate, g50, g99, f50, f99, m50, m99);
+      n, users, kPartitions, apply_threads, one_rate.events_per_s, two_rate.events_per_s, one_rate.events_per_cpu_s,
+      one_rate.events_per_process_cpu_s, two_rate.events_per_cpu_s, g50, g99, f50, f99, m50, m99);
   return 0;
 }

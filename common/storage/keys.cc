@@ -55,6 +55,10 @@ std::string JourneyAppliedWatermark(uint32_t partition) {
   return absl::StrCat(kPrefix, ":journey:applied:{p", partition, "}");
 }
 
+std::string JourneyPartitionGeneration(uint32_t partition) {
+  return absl::StrCat(kPrefix, ":journey:generation:{p", partition, "}");
+}
+
 std::string JourneyTransitions(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":journey:transitions");
 }
@@ -65,6 +69,11 @@ std::string JourneyFunnelDay(absl::string_view workspace, absl::string_view jour
 
 std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day) {
   return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":touch");
+}
+
+std::string JourneySegmentFunnelDay(absl::string_view workspace, absl::string_view journey_id,
+                                    absl::string_view segment, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":segment:", segment, ":funnel");
 }
 
 std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id) {

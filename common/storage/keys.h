@@ -55,6 +55,10 @@ std::string JourneyTimers(uint32_t partition);
 // Last stream entry id of partition p whose effects the journey consumer wrote: the fence
 // that keeps two replicas from both applying a batch during a lease handover.
 std::string JourneyAppliedWatermark(uint32_t partition);
+// Bumped by every write to partition p's users that does not come from p's own batch (an
+// identity merge applied from another partition, a fired timer): a batch of p that read its
+// users before the bump is refused and applied again, so it cannot overwrite that write.
+std::string JourneyPartitionGeneration(uint32_t partition);
 // Stage transitions, resumable by entry id (stream, field "t" = Transition).
 std::string JourneyTransitions(absl::string_view workspace);
 // Per-day aggregates of a journey definition (hashes; day = "YYYYMMDD" UTC): the funnel part
@@ -62,6 +66,10 @@ std::string JourneyTransitions(absl::string_view workspace);
 // touchpoint part (stage x channel x event counts, sentiment, losses).
 std::string JourneyFunnelDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
 std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
+// The funnel part again (reach, abandonment, time to next stage), for the customers who were
+// in persona segment `segment` when the event was applied.
+std::string JourneySegmentFunnelDay(absl::string_view workspace, absl::string_view journey_id,
+                                    absl::string_view segment, absl::string_view day);
 // The applied journey definition (hash: version, proto), shared by the replicas.
 std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id);
 

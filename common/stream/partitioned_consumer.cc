@@ -273,48 +273,75 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
     return;
   }
-  std::vector<RedisCommand> acks;
+  // Parse each partition's reply, then apply the batches (concurrently across partitions
+  // when configured), then acknowledge what was applied.
+  struct Batch {
+    uint32_t partition;
+    std::vector<StreamEntry> entries;
+    std::vector<std::string> dead;
+    absl::Status status;
+  };
+  std::vector<Batch> batches;
+  batches.reserve(work.size());
   for (size_t i = 0; i < work.size(); ++i) {
     const auto [partition, mode] = work[i];
     const RedisReply& reply = (*replies)[i];
-    std::vector<StreamEntry> entries;
-    std::vector<std::string> dead;
     if (reply.is_error()) {
       // NOGROUP after a stream was deleted: re-create on the next acquisition.
       std::lock_guard<std::mutex> lock(mu_);
       owned_.erase(partition);
       continue;
     }
+    Batch b{partition, {}, {}, absl::OkStatus()};
     if (reply.is_array() && !reply.elements.empty() && reply.elements[0].elements.size() >= 2) {
-      ParseEntries(reply.elements[0].elements[1], &entries, &dead);
+      ParseEntries(reply.elements[0].elements[1], &b.entries, &b.dead);
     }
-    if (entries.empty() && dead.empty()) {
+    if (b.entries.empty() && b.dead.empty()) {
       if (mode == Mode::kRecovering) {
         std::lock_guard<std::mutex> lock(mu_);
         if (auto it = owned_.find(partition); it != owned_.end()) it->second = Mode::kLive;
       }
       continue;
     }
-    *did_work = true;
-    absl::Status status = absl::OkStatus();
-    if (!entries.empty()) {
-      absl::Time start = absl::Now();
-      status = handler_->ApplyBatch(partition, entries);
-      if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    }
-    if (!status.ok()) {
+    batches.push_back(std::move(b));
+  }
+  if (batches.empty()) return;
+  *did_work = true;
+  auto apply = [&](Batch& b) {
+    if (b.entries.empty()) return;
+    absl::Time start = absl::Now();
+    b.status = handler_->ApplyBatch(b.partition, b.entries);
+    if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  };
+  const size_t threads = std::min<size_t>(std::max(1, options_.apply_threads), batches.size());
+  if (threads <= 1) {
+    for (Batch& b : batches) apply(b);
+  } else {
+    std::atomic<size_t> next{0};
+    auto drain = [&] {
+      for (size_t k = next++; k < batches.size(); k = next++) apply(batches[k]);
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(drain);
+    drain();
+    for (auto& h : helpers) h.join();
+  }
+  std::vector<RedisCommand> acks;
+  for (Batch& b : batches) {
+    if (!b.status.ok()) {
       log::Warn("batch failed, will retry",
-                {{"group", options_.group}, {"partition", std::to_string(partition)},
-                 {"error", std::string(status.message())}});
+                {{"group", options_.group}, {"partition", std::to_string(b.partition)},
+                 {"error", std::string(b.status.message())}});
       if (metrics_) metrics_->failures->Increment();
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = owned_.find(partition); it != owned_.end()) it->second = Mode::kRecovering;
+      if (auto it = owned_.find(b.partition); it != owned_.end()) it->second = Mode::kRecovering;
       continue;
     }
-    if (metrics_) metrics_->entries->Increment(static_cast<double>(entries.size()));
-    RedisCommand ack = {"XACK", keys::EventStream(partition), options_.group};
-    for (const auto& e : entries) ack.push_back(e.id);
-    for (const auto& id : dead) ack.push_back(id);
+    if (metrics_) metrics_->entries->Increment(static_cast<double>(b.entries.size()));
+    RedisCommand ack = {"XACK", keys::EventStream(b.partition), options_.group};
+    ack.reserve(3 + b.entries.size() + b.dead.size());
+    for (const auto& e : b.entries) ack.push_back(e.id);
+    for (const auto& id : b.dead) ack.push_back(id);
     acks.push_back(std::move(ack));
   }
   if (!acks.empty()) {

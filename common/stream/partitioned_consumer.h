@@ -48,6 +48,11 @@ struct ConsumerOptions {
   absl::Duration lease_ttl = absl::Seconds(6);
   absl::Duration lease_refresh = absl::Seconds(1);
   absl::Duration idle_poll = absl::Milliseconds(1);
+  // Batches of different partitions read in one round trip are applied by this many threads
+  // at once (each partition's batch by one thread, in order), so one replica overlaps its own
+  // work with Redis's. Above 1 the handler must accept concurrent calls for different
+  // partitions.
+  int apply_threads = 1;
 };
 
 class PartitionedConsumer final : public server::BackgroundWorker {

@@ -1,6 +1,7 @@
 #include "services/journey/journey_aggregates.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -32,7 +33,13 @@ int TimeBucket(absl::Duration d) {
 
 }  // namespace
 
-std::string DayOf(absl::Time t) { return absl::FormatTime("%Y%m%d", t, absl::UTCTimeZone()); }
+std::string DayOf(absl::Time t) {
+  // Called several times per event: civil-day arithmetic, not FormatTime's general parser.
+  const absl::CivilDay d = absl::ToCivilDay(t, absl::UTCTimeZone());
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d%02d%02d", static_cast<int>(d.year() % 10000), d.month(), d.day());
+  return buf;
+}
 
 std::string KindName(TransitionKind kind) {
   std::string name = journey::common::v1::TransitionKind_Name(kind);
@@ -47,23 +54,37 @@ double SentimentStats::half_width_95() const {
   return 1.96 * std::sqrt(var / n);
 }
 
-void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o) {
+void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o,
+                         const std::vector<std::string>& segments) {
   if (!o.applied) return;
   if (!o.newly_reached.empty()) {
-    const std::string key = keys::JourneyFunnelDay(ws, jid, DayOf(o.reached_time));
+    const std::string day = DayOf(o.reached_time);
+    const std::string key = keys::JourneyFunnelDay(ws, jid, day);
     for (const auto& stage : o.newly_reached) Inc(key, "reach|" + stage);
+    for (const auto& segment : segments) {
+      const std::string skey = keys::JourneySegmentFunnelDay(ws, jid, segment, day);
+      for (const auto& stage : o.newly_reached) Inc(skey, "reach|" + stage);
+    }
   }
   for (const StageChange& c : o.changes) {
-    const std::string key = keys::JourneyFunnelDay(ws, jid, DayOf(c.time));
+    const std::string day = DayOf(c.time);
+    const std::string key = keys::JourneyFunnelDay(ws, jid, day);
     const std::string kind = KindName(c.kind);
     Inc(key, absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", kind));
+    // The segment funnels keep what GetFunnel shows: reach, abandonment, time to next stage.
+    std::string segment_field;
     if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED) {
       Inc(key, "ab|" + c.from_stage);
+      segment_field = "ab|" + c.from_stage;
     } else {
       Inc(key, "enter|" + c.to_stage);
     }
     if (c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
-      Inc(key, absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from)));
+      segment_field = absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from));
+      Inc(key, segment_field);
+    }
+    if (!segment_field.empty()) {
+      for (const auto& segment : segments) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, day), segment_field);
     }
     if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) Inc(key, "back|" + c.from_stage);
     if (!c.blamed_event.empty()) {
@@ -91,6 +112,13 @@ void AggregateDelta::Add(const std::string& ws, const std::string& jid, const St
   }
 }
 
+void AggregateDelta::Uncount(const std::string& ws, const std::string& jid, const StageReach& reach) {
+  const std::string day = DayOf(ToTime(reach.at()));
+  const std::string field = "reach|" + reach.stage();
+  Inc(keys::JourneyFunnelDay(ws, jid, day), field, -1);
+  for (const auto& segment : reach.segments()) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, day), field, -1);
+}
+
 std::vector<storage::RedisCommand> AggregateDelta::Commands() const {
   std::vector<storage::RedisCommand> out;
   out.reserve(ints_.size() + floats_.size());
@@ -114,10 +142,14 @@ std::vector<std::string> DaysOf(absl::Time from, absl::Time to) {
 
 absl::StatusOr<AggregateTotals> ReadAggregates(storage::RedisClient* redis, const std::string& ws,
                                                const std::string& jid, absl::Time from, absl::Time to,
-                                               bool with_touchpoints) {
+                                               bool with_touchpoints, const std::string& segment) {
   const std::vector<std::string> days = DaysOf(from, to);
   std::vector<storage::RedisCommand> cmds;
   for (const auto& day : days) {
+    if (!segment.empty()) {
+      cmds.push_back({"HGETALL", keys::JourneySegmentFunnelDay(ws, jid, segment, day)});
+      continue;
+    }
     cmds.push_back({"HGETALL", keys::JourneyFunnelDay(ws, jid, day)});
     if (with_touchpoints) cmds.push_back({"HGETALL", keys::JourneyTouchpointsDay(ws, jid, day)});
   }

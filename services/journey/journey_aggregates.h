@@ -26,8 +26,13 @@ std::string KindName(TransitionKind kind);  // "entry", "forward", ...
 
 class AggregateDelta {
  public:
-  // Adds what one application changed (`ws`, `journey_id` pick the hashes).
-  void Add(const std::string& ws, const std::string& journey_id, const StepOutcome& outcome);
+  // Adds what one application changed (`ws`, `journey_id` pick the hashes). The funnel part
+  // is also counted for each of `segments`, the persona segments the customer was in.
+  void Add(const std::string& ws, const std::string& journey_id, const StepOutcome& outcome,
+           const std::vector<std::string>& segments = {});
+  // Takes back the funnel count of a stage reach (and its segments' counts): an identity
+  // merge found the same person had reached the stage under two ids.
+  void Uncount(const std::string& ws, const std::string& journey_id, const StageReach& reach);
   bool empty() const { return ints_.empty() && floats_.empty(); }
   // HINCRBY / HINCRBYFLOAT commands for the whole delta.
   std::vector<storage::RedisCommand> Commands() const;
@@ -78,9 +83,10 @@ struct AggregateTotals {
 std::vector<std::string> DaysOf(absl::Time from, absl::Time to);
 
 // Reads the range with one pipelined round trip (funnel hashes; touchpoint hashes too when
-// `with_touchpoints`).
+// `with_touchpoints`). A non-empty `segment` reads that segment's funnel hashes instead
+// (they hold no touchpoints).
 absl::StatusOr<AggregateTotals> ReadAggregates(storage::RedisClient* redis, const std::string& ws,
                                                const std::string& journey_id, absl::Time from, absl::Time to,
-                                               bool with_touchpoints);
+                                               bool with_touchpoints, const std::string& segment = "");
 
 }  // namespace journey::journey_state

@@ -1,6 +1,9 @@
 #include "services/journey/journey_applier.h"
 
 #include <map>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -9,6 +12,7 @@
 #include "journey/state/v1/journey.pb.h"
 #include "services/journey/event_fields.h"
 #include "services/journey/journey_aggregates.h"
+#include "services/journey/journey_write_scripts.h"
 
 namespace journey::journey_state {
 namespace {
@@ -19,44 +23,54 @@ using storage::RedisReply;
 using stream::PartitionedConsumer;
 namespace pb = journey::common::v1;
 
-// Runs a batch of commands only while a timer is still armed with the score we read: the
-// claim and its effects are one atomic step, so a timer fires once across replicas.
-// KEYS[1] timers, ARGV[1] member, ARGV[2] score, ARGV[3] number of commands, then per
-// command its argc and args.
-constexpr char kFireTimerScript[] =
-    "local s = redis.call('ZSCORE', KEYS[1], ARGV[1]) "
-    "if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end "
-    "local i = 4 "
-    "for c = 1, tonumber(ARGV[3]) do "
-    "  local n = tonumber(ARGV[i]) "
-    "  redis.call(unpack(ARGV, i + 1, i + n)) "
-    "  i = i + n + 1 "
-    "end "
-    "return 1";
-
-// Runs a batch's writes only if the partition's watermark is still the one read before the
-// batch was applied, then advances it. KEYS[1] watermark, ARGV[1] expected ("" = none),
-// ARGV[2] new watermark, ARGV[3] number of commands, then per command its argc and args.
-constexpr char kFencedBatchScript[] =
-    "local cur = redis.call('GET', KEYS[1]) or '' "
-    "if cur ~= ARGV[1] then return 0 end "
-    "local i = 4 "
-    "for c = 1, tonumber(ARGV[3]) do "
-    "  local n = tonumber(ARGV[i]) "
-    "  redis.call(unpack(ARGV, i + 1, i + n)) "
-    "  i = i + n + 1 "
-    "end "
-    "redis.call('SET', KEYS[1], ARGV[2]) "
-    "return 1";
-
 std::string TimerMember(const std::string& ws, const std::string& uid) { return absl::StrCat(ws, "|", uid); }
 
+// One customer a batch touches, as read and as the batch leaves them.
 struct UserState {
   std::string ws;
   std::string uid;
-  JourneySnapshot snap;
-  bool dirty = false;  // write the snapshot back
+  JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
+  std::string stored;   // the snapshot as read ("" = none): the compare-and-set value
+  std::string persona;  // their PersonaSnapshot as read ("" = none)
+  std::optional<std::vector<std::string>> segments;  // parsed from `persona` when first needed
+  bool dirty = false;   // write the snapshot back
 };
+
+// The persona segments a customer is in, as persona last published them.
+const std::vector<std::string>& SegmentsOf(UserState* u) {
+  if (!u->segments.has_value()) {
+    u->segments.emplace();
+    journey::common::v1::PersonaSnapshot persona;
+    if (!u->persona.empty() && persona.ParseFromString(u->persona)) {
+      u->segments->assign(persona.segments().begin(), persona.segments().end());
+    }
+  }
+  return *u->segments;
+}
+
+// Whether the aggregates of this outcome are counted per segment (reach, abandonment, time
+// to next stage): only then is the persona snapshot parsed.
+bool CountsPerSegment(const StepOutcome& o) {
+  if (!o.newly_reached.empty()) return true;
+  for (const StageChange& c : o.changes) {
+    if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED || c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Records the segments with the stages this outcome newly reached (the last entries of
+// `reached`), so a later merge can take back exactly what was counted.
+void RecordReachSegments(const StepOutcome& o, const std::vector<std::string>& segments, JourneySnapshot* s) {
+  if (segments.empty()) return;
+  const int n = static_cast<int>(o.newly_reached.size());
+  for (int i = std::max(0, s->reached_size() - n); i < s->reached_size(); ++i) {
+    auto* r = s->mutable_reached(i);
+    r->clear_segments();
+    for (const auto& seg : segments) r->add_segments(seg);
+  }
+}
 
 // What is left of a journey after erasure or after it merged into another id: no stage and
 // no personal data, only the applied offsets, so a redelivered entry cannot bring it back.
@@ -68,8 +82,6 @@ void Tombstone(uint32_t partition, const std::string& entry_id, JourneySnapshot*
   (*t.mutable_applied_offsets())[partition] = entry_id;
   *s = std::move(t);
 }
-
-std::string UserKey(const std::string& ws, const std::string& uid) { return absl::StrCat(ws, "\n", uid); }
 
 bool AlreadyApplied(const JourneySnapshot& s, uint32_t partition, const std::string& id) {
   auto it = s.applied_offsets().find(partition);
@@ -102,162 +114,229 @@ absl::Status CheckExec(const std::vector<RedisReply>& replies) {
   return absl::OkStatus();
 }
 
+// Appends commands to a script call as (argc, args...) groups.
+void AppendCommands(std::vector<RedisCommand>* cmds, RedisCommand* call) {
+  call->push_back(std::to_string(cmds->size()));
+  for (auto& cmd : *cmds) {
+    call->push_back(std::to_string(cmd.size()));
+    for (auto& a : cmd) call->push_back(std::move(a));
+  }
+}
+
+const std::string& WorkspaceOf(const EventEnvelope& env, const std::string& fallback) {
+  return env.workspace_id().empty() ? fallback : env.workspace_id();
+}
+
+const std::string& UserOf(const EventEnvelope& env) {
+  if (!env.canonical_user_id().empty()) return env.canonical_user_id();
+  return env.event().user_id().empty() ? env.event().anonymous_id() : env.event().user_id();
+}
+
+const std::string& PreviousOf(const EventEnvelope& env) {
+  return env.previous_id().empty() ? env.event().previous_id() : env.previous_id();
+}
+
 }  // namespace
 
 JourneyApplier::JourneyApplier(storage::RedisClient* redis, DefinitionStore* definitions, const Clock* clock,
                                ApplierOptions options)
-    : redis_(redis), definitions_(definitions), clock_(clock), options_(std::move(options)) {}
+    : redis_(redis),
+      definitions_(definitions),
+      clock_(clock),
+      options_(std::move(options)),
+      batch_script_(kFencedBatchScript),
+      timer_script_(kFireTimerScript) {}
 
 absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) {
   std::lock_guard<std::mutex> lock(PartitionMutex(partition));
   const auto machine = definitions_->Machine();
   const CompiledDefinition& def = machine->definition();
 
-  // 1. Which users does the batch touch? One pipelined read of their snapshots.
-  std::map<std::string, UserState> users;
-  std::vector<std::string> order;
-  auto need = [&](const std::string& ws, const std::string& uid) {
-    const std::string k = UserKey(ws, uid);
-    if (users.emplace(k, UserState{ws, uid, {}, false}).second) order.push_back(k);
-  };
-  auto workspace_of = [&](const EventEnvelope& env) {
-    return env.workspace_id().empty() ? options_.default_workspace : env.workspace_id();
-  };
-  auto user_of = [](const EventEnvelope& env) {
-    if (!env.canonical_user_id().empty()) return env.canonical_user_id();
-    return env.event().user_id().empty() ? env.event().anonymous_id() : env.event().user_id();
-  };
-  auto previous_of = [](const EventEnvelope& env) {
-    return env.previous_id().empty() ? env.event().previous_id() : env.previous_id();
+  // 1. Which users does the batch touch? One pipelined read of their snapshots (and persona
+  //    snapshots, same hash), the partition's watermark and generation.
+  google::protobuf::Arena arena;
+  std::vector<UserState> users;
+  absl::flat_hash_map<std::string, size_t> index;  // "<ws>\n<uid>" -> users[i]
+  std::string key;
+  auto find = [&](const std::string& ws, const std::string& uid, bool add) -> UserState* {
+    key.assign(ws).append(1, '\n').append(uid);
+    auto it = index.find(key);
+    if (it != index.end()) return &users[it->second];
+    if (!add) return nullptr;
+    index.emplace(key, users.size());
+    users.emplace_back();
+    users.back().ws = ws;
+    users.back().uid = uid;
+    users.back().snap = google::protobuf::Arena::CreateMessage<JourneySnapshot>(&arena);
+    return &users.back();
   };
   for (const auto& entry : entries) {
     const EventEnvelope& env = entry.envelope;
-    const std::string ws = workspace_of(env);
-    const std::string uid = user_of(env);
+    const std::string& uid = UserOf(env);
     if (uid.empty()) continue;
-    need(ws, uid);
-    if (env.kind() == pb::ENVELOPE_KIND_MERGE && !previous_of(env).empty()) need(ws, previous_of(env));
+    const std::string& ws = WorkspaceOf(env, options_.default_workspace);
+    find(ws, uid, true);
+    if (env.kind() == pb::ENVELOPE_KIND_MERGE && !PreviousOf(env).empty()) find(ws, PreviousOf(env), true);
   }
-  if (order.empty()) return absl::OkStatus();
+  if (users.empty()) return absl::OkStatus();
   const std::string watermark_key = keys::JourneyAppliedWatermark(partition);
+  const std::string generation_key = keys::JourneyPartitionGeneration(partition);
   std::vector<RedisCommand> reads;
-  reads.reserve(order.size() + 1);
-  for (const auto& k : order) {
-    const UserState& u = users[k];
-    reads.push_back({"HGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField)});
+  reads.reserve(users.size() + 2);
+  for (const UserState& u : users) {
+    reads.push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
+                     std::string(keys::kViewPersonaField)});
   }
   reads.push_back({"GET", watermark_key});
+  reads.push_back({"GET", generation_key});
   auto read = redis_->Pipeline(reads);
   if (!read.ok()) return read.status();
-  const RedisReply& mark = read->back();
+  const RedisReply& mark = (*read)[users.size()];
   const std::string watermark = mark.is_string() ? mark.str : "";
-  for (size_t i = 0; i < order.size(); ++i) {
-    const RedisReply& r = (*read)[i];
+  const RedisReply& gen = (*read)[users.size() + 1];
+  const std::string generation = gen.is_string() ? gen.str : "";
+  for (size_t i = 0; i < users.size(); ++i) {
+    RedisReply& r = (*read)[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
-    UserState& u = users[order[i]];
-    if (r.is_string() && !u.snap.ParseFromString(r.str)) {
+    UserState& u = users[i];
+    if (r.elements.size() == 2) {
+      if (r.elements[0].is_string()) u.stored = std::move(r.elements[0].str);
+      if (r.elements[1].is_string()) u.persona = std::move(r.elements[1].str);
+    }
+    if (!u.stored.empty() && !u.snap->ParseFromString(u.stored)) {
       return absl::InternalError(absl::StrCat("journey snapshot of '", u.uid, "' does not parse"));
     }
   }
 
   // 2. Apply in memory, in stream order.
   AggregateDelta delta;
-  std::map<std::string, std::vector<RedisCommand>> per_ws_transitions;
+  std::vector<RedisCommand> transitions;
   for (const auto& entry : entries) {
     const EventEnvelope& env = entry.envelope;
-    const std::string ws = workspace_of(env);
-    const std::string uid = user_of(env);
+    const std::string& uid = UserOf(env);
     if (uid.empty()) continue;
-    UserState& u = users[UserKey(ws, uid)];
+    const std::string& ws = WorkspaceOf(env, options_.default_workspace);
+    UserState& u = *find(ws, uid, false);
     if (!watermark.empty() && PartitionedConsumer::IdLessOrEqual(entry.id, watermark)) continue;
-    if (AlreadyApplied(u.snap, partition, entry.id)) continue;
+    if (AlreadyApplied(*u.snap, partition, entry.id)) continue;
     switch (env.kind()) {
       case pb::ENVELOPE_KIND_MERGE: {
-        const std::string prev_id = previous_of(env);
+        const std::string& prev_id = PreviousOf(env);
         if (prev_id.empty() || prev_id == uid) break;
-        UserState& prev = users[UserKey(ws, prev_id)];
-        if (prev.snap.stage().empty()) break;  // nothing to move (or moved already)
-        if (u.snap.user_id().empty()) {
-          u.snap.set_user_id(uid);
-          u.snap.set_workspace_id(ws);
+        UserState& prev = *find(ws, prev_id, false);
+        if (prev.snap->stage().empty()) break;  // nothing to move (or moved already)
+        if (u.snap->user_id().empty()) {
+          u.snap->set_user_id(uid);
+          u.snap->set_workspace_id(ws);
         }
-        machine->Merge(prev.snap, &u.snap);
-        for (const auto& [p, id] : prev.snap.applied_offsets()) {
-          auto& mine = (*u.snap.mutable_applied_offsets())[p];
+        // The same person counted under both ids at a stage: take back the later count.
+        for (const StageReach& twice : machine->Merge(*prev.snap, u.snap)) delta.Uncount(ws, def.id(), twice);
+        for (const auto& [p, id] : prev.snap->applied_offsets()) {
+          auto& mine = (*u.snap->mutable_applied_offsets())[p];
           if (mine.empty() || PartitionedConsumer::IdLessOrEqual(mine, id)) mine = id;
         }
-        (*u.snap.mutable_applied_offsets())[partition] = entry.id;
+        (*u.snap->mutable_applied_offsets())[partition] = entry.id;
         u.dirty = true;
-        Tombstone(partition, entry.id, &prev.snap);
+        Tombstone(partition, entry.id, prev.snap);
         prev.dirty = true;
         break;
       }
       case pb::ENVELOPE_KIND_ERASE:
-        u.snap.set_user_id(uid);
-        u.snap.set_workspace_id(ws);
-        Tombstone(partition, entry.id, &u.snap);
+        u.snap->set_user_id(uid);
+        u.snap->set_workspace_id(ws);
+        Tombstone(partition, entry.id, u.snap);
         u.dirty = true;
         break;
       default: {
-        if (u.snap.user_id().empty()) {
-          u.snap.set_user_id(uid);
-          u.snap.set_workspace_id(ws);
+        if (u.snap->user_id().empty()) {
+          u.snap->set_user_id(uid);
+          u.snap->set_workspace_id(ws);
         }
-        StepOutcome outcome = machine->Apply(env.event(), &u.snap);
-        if (!outcome.applied && u.snap.stage().empty()) break;  // identify before any touch: nothing to keep
-        (*u.snap.mutable_applied_offsets())[partition] = entry.id;
+        StepOutcome outcome = machine->Apply(env.event(), u.snap);
+        if (!outcome.applied && u.snap->stage().empty()) break;  // identify before any touch: nothing to keep
+        (*u.snap->mutable_applied_offsets())[partition] = entry.id;
         u.dirty = true;
-        delta.Add(ws, def.id(), outcome);
-        AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome,
-                       &per_ws_transitions[ws]);
+        if (CountsPerSegment(outcome)) {
+          const std::vector<std::string>& segments = SegmentsOf(&u);
+          RecordReachSegments(outcome, segments, u.snap);
+          delta.Add(ws, def.id(), outcome, segments);
+        } else {
+          delta.Add(ws, def.id(), outcome);
+        }
+        AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome, &transitions);
         break;
       }
     }
   }
 
-  // 3. One atomic write: snapshots, timers, aggregates, transitions, the watermark.
+  // 3. One atomic write: snapshots, timers, aggregates, transitions, the watermark. Users of
+  //    other partitions (the canonical side of a merge) are written only if unchanged since
+  //    read, and their partition's generation is bumped so its owner's batch in flight is
+  //    refused rather than overwriting the merge.
   std::vector<RedisCommand> writes;
-  for (const auto& k : order) {
-    UserState& u = users[k];
-    const std::string member = TimerMember(u.ws, u.uid);
-    const std::string timers = keys::JourneyTimers(keys::PartitionOf(u.uid, options_.partitions));
-    if (u.dirty) {
-      writes.push_back({"HSET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField), u.snap.SerializeAsString()});
-      if (auto due = machine->TimerDue(u.snap)) {
-        writes.push_back({"ZADD", timers, std::to_string(absl::ToUnixMillis(*due)), member});
-      } else {
-        writes.push_back({"ZREM", timers, member});
-      }
+  writes.reserve(2 * users.size() + 16);
+  RedisCommand script = {"2", watermark_key, generation_key, watermark, generation, entries.back().id, "0"};
+  int foreign = 0;
+  struct TimerWrites {
+    RedisCommand arm, disarm;
+  };
+  std::map<uint32_t, TimerWrites> timer_writes;
+  for (UserState& u : users) {
+    if (!u.dirty) continue;
+    const uint32_t home = keys::PartitionOf(u.uid, options_.partitions);
+    std::string view = keys::View(u.ws, u.uid);
+    if (home != partition) {
+      script.push_back(view);
+      script.push_back(std::string(keys::kViewJourneyField));
+      script.push_back(std::move(u.stored));
+      script.push_back(keys::JourneyPartitionGeneration(home));
+      ++foreign;
     }
+    // One ZADD and one ZREM per timer set for the whole batch, not one per user.
+    TimerWrites& t = timer_writes[home];
+    if (auto due = machine->TimerDue(*u.snap)) {
+      if (t.arm.empty()) t.arm = {"ZADD", keys::JourneyTimers(home)};
+      t.arm.push_back(std::to_string(absl::ToUnixMillis(*due)));
+      t.arm.push_back(TimerMember(u.ws, u.uid));
+    } else {
+      if (t.disarm.empty()) t.disarm = {"ZREM", keys::JourneyTimers(home)};
+      t.disarm.push_back(TimerMember(u.ws, u.uid));
+    }
+    writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), u.snap->SerializeAsString()});
+  }
+  script[6] = std::to_string(foreign);  // the count of (key, field, value, generation) groups
+  for (auto& [home, t] : timer_writes) {
+    if (!t.arm.empty()) writes.push_back(std::move(t.arm));
+    if (!t.disarm.empty()) writes.push_back(std::move(t.disarm));
   }
   for (auto& cmd : delta.Commands()) writes.push_back(std::move(cmd));
-  for (auto& [ws, cmds] : per_ws_transitions) {
-    for (auto& cmd : cmds) writes.push_back(std::move(cmd));
-  }
+  for (auto& cmd : transitions) writes.push_back(std::move(cmd));
   if (writes.empty()) return absl::OkStatus();
-  const std::string& last_id = entries.back().id;
   if (!options_.fenced_writes) {
     writes.insert(writes.begin(), RedisCommand{"MULTI"});
-    writes.push_back({"SET", watermark_key, last_id});
+    writes.push_back({"SET", watermark_key, entries.back().id});
     writes.push_back({"EXEC"});
     auto written = redis_->Pipeline(writes);
     if (!written.ok()) return written.status();
     return CheckExec(*written);
   }
-  RedisCommand script = {"EVAL", kFencedBatchScript, "1", watermark_key, watermark, last_id,
-                         std::to_string(writes.size())};
-  for (auto& cmd : writes) {
-    script.push_back(std::to_string(cmd.size()));
-    for (auto& a : cmd) script.push_back(std::move(a));
-  }
-  auto written = redis_->Pipeline({std::move(script)});
+  AppendCommands(&writes, &script);
+  std::vector<RedisCommand> calls;
+  calls.push_back(std::move(script));
+  auto written = batch_script_.Run(redis_, std::move(calls));
   if (!written.ok()) return written.status();
   const RedisReply& r = written->front();
   if (r.is_error()) return absl::InternalError(absl::StrCat("journey write: ", r.str));
+  if (r.integer == 2) {
+    // The canonical user of a merge changed in their own partition since we read them. Left
+    // pending, the batch comes back and merges into what is there now.
+    return absl::AbortedError(absl::StrCat("partition ", partition, ": a merged customer changed meanwhile"));
+  }
   if (r.integer != 1) {
-    // Another replica applied entries of this partition since we read: ours are stale. Left
-    // pending, they come back and are skipped by the watermark.
-    return absl::AbortedError(absl::StrCat("partition ", partition, " was applied by another replica (lease handover)"));
+    // Another replica applied entries of this partition since we read, or wrote one of its
+    // users from outside: ours are stale. Left pending, they come back and are either skipped
+    // by the watermark or applied to what is there now.
+    return absl::AbortedError(absl::StrCat("partition ", partition, " changed since read (lease handover or merge)"));
   }
   return absl::OkStatus();
 }
@@ -267,46 +346,53 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
   const auto machine = definitions_->Machine();
   const CompiledDefinition& def = machine->definition();
   const std::string timers = keys::JourneyTimers(partition);
+  const std::string generation_key = keys::JourneyPartitionGeneration(partition);
   auto due = redis_->Command({"ZRANGEBYSCORE", timers, "-inf", std::to_string(absl::ToUnixMillis(now)), "WITHSCORES",
                               "LIMIT", "0", std::to_string(limit)});
   if (!due.ok()) return due.status();
   if (due->elements.empty()) return 0;
   struct Due {
-    std::string member, score, ws, uid;
+    std::string member, score;
+    UserState user;
   };
+  google::protobuf::Arena arena;
   std::vector<Due> items;
   std::vector<RedisCommand> reads;
   for (size_t i = 0; i + 1 < due->elements.size(); i += 2) {
-    Due d{due->elements[i].str, due->elements[i + 1].str, "", ""};
+    Due d{due->elements[i].str, due->elements[i + 1].str, {}};
+    d.user.snap = google::protobuf::Arena::CreateMessage<JourneySnapshot>(&arena);
     const size_t bar = d.member.find('|');
     if (bar == std::string::npos) continue;
-    d.ws = d.member.substr(0, bar);
-    d.uid = d.member.substr(bar + 1);
-    reads.push_back({"HGET", keys::View(d.ws, d.uid), std::string(keys::kViewJourneyField)});
+    d.user.ws = d.member.substr(0, bar);
+    d.user.uid = d.member.substr(bar + 1);
+    reads.push_back({"HMGET", keys::View(d.user.ws, d.user.uid), std::string(keys::kViewJourneyField),
+                     std::string(keys::kViewPersonaField)});
     items.push_back(std::move(d));
   }
   if (items.empty()) return 0;
   auto read = redis_->Pipeline(reads);
   if (!read.ok()) return read.status();
-  std::vector<RedisCommand> scripts;
+  std::vector<RedisCommand> calls;
   std::vector<bool> fires;
   for (size_t i = 0; i < items.size(); ++i) {
-    const Due& d = items[i];
-    JourneySnapshot snap;
-    const RedisReply& r = (*read)[i];
+    Due& d = items[i];
+    RedisReply& r = (*read)[i];
+    if (r.elements.size() == 2 && r.elements[1].is_string()) d.user.persona = std::move(r.elements[1].str);
+    JourneySnapshot& snap = *d.user.snap;
     std::vector<RedisCommand> effects;
-    if (!r.is_string() || !snap.ParseFromString(r.str)) {
+    if (r.elements.size() != 2 || !r.elements[0].is_string() || !snap.ParseFromString(r.elements[0].str)) {
       effects.push_back({"ZREM", timers, d.member});  // the customer is gone
       fires.push_back(false);
     } else {
       StepOutcome outcome = machine->FireTimer(&snap, now);
       fires.push_back(outcome.applied);
       if (outcome.applied) {
-        effects.push_back({"HSET", keys::View(d.ws, d.uid), std::string(keys::kViewJourneyField), snap.SerializeAsString()});
+        effects.push_back({"HSET", keys::View(d.user.ws, d.user.uid), std::string(keys::kViewJourneyField),
+                           snap.SerializeAsString()});
         AggregateDelta delta;
-        delta.Add(d.ws, def.id(), outcome);
+        delta.Add(d.user.ws, def.id(), outcome, SegmentsOf(&d.user));
         for (auto& cmd : delta.Commands()) effects.push_back(std::move(cmd));
-        AddTransitions(keys::JourneyTransitions(d.ws), options_.transitions_maxlen, d.uid, outcome, &effects);
+        AddTransitions(keys::JourneyTransitions(d.user.ws), options_.transitions_maxlen, d.user.uid, outcome, &effects);
       }
       if (auto next = machine->TimerDue(snap); next.has_value() && !outcome.applied) {
         effects.push_back({"ZADD", timers, std::to_string(absl::ToUnixMillis(*next)), d.member});
@@ -314,14 +400,11 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
         effects.push_back({"ZREM", timers, d.member});
       }
     }
-    RedisCommand script = {"EVAL", kFireTimerScript, "1", timers, d.member, d.score, std::to_string(effects.size())};
-    for (auto& cmd : effects) {
-      script.push_back(std::to_string(cmd.size()));
-      for (auto& a : cmd) script.push_back(std::move(a));
-    }
-    scripts.push_back(std::move(script));
+    RedisCommand call = {"2", timers, generation_key, d.member, d.score};
+    AppendCommands(&effects, &call);
+    calls.push_back(std::move(call));
   }
-  auto written = redis_->Pipeline(scripts);
+  auto written = timer_script_.Run(redis_, std::move(calls));
   if (!written.ok()) return written.status();
   int fired = 0;
   for (size_t i = 0; i < written->size(); ++i) {

@@ -1,7 +1,8 @@
 // Applies stream batches (and due inactivity timers) to customers' journeys in Redis with a
-// constant number of round trips per batch: one pipelined read of the users' snapshots, the
-// state machine in memory, one atomic write (a fenced script, or MULTI/EXEC on Cluster) of
-// snapshots, timers, aggregates and transitions, so a crash leaves all of a batch or none of it.
+// constant number of round trips per batch: one pipelined read of the users' journey and
+// persona snapshots, the state machine in memory, one atomic write (a fenced script, or
+// MULTI/EXEC on Cluster) of snapshots, timers, aggregates (overall and per persona segment)
+// and transitions, so a crash leaves all of a batch or none of it.
 #pragma once
 
 #include <array>
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/storage/redis_client.h"
+#include "common/storage/redis_script.h"
 #include "common/stream/partitioned_consumer.h"
 #include "common/time/clock.h"
 #include "services/journey/definition_store.h"
@@ -50,6 +52,8 @@ class JourneyApplier final : public stream::EntryHandler {
   const ApplierOptions options_;
   // The consumer thread and the timer scheduler both write a partition's users.
   std::array<std::mutex, 64> partition_mu_;
+  const storage::RedisScript batch_script_;
+  const storage::RedisScript timer_script_;
 };
 
 }  // namespace journey::journey_state

@@ -13,6 +13,9 @@ namespace {
 
 namespace sv1 = journey::state::v1;
 
+// Persona's segment ids are short names; anything longer is not one.
+constexpr size_t kMaxSegmentIdBytes = 256;
+
 bool IsStreamId(const std::string& s) {
   std::vector<absl::string_view> parts = absl::StrSplit(s, '-');
   if (parts.empty() || parts.size() > 2) return false;
@@ -65,8 +68,8 @@ absl::StatusOr<std::pair<absl::Time, absl::Time>> JourneyLogic::Range(const sv1:
 }
 
 absl::StatusOr<sv1::Funnel> JourneyLogic::GetFunnel(const sv1::GetFunnelRequest& request) const {
-  if (!request.segment().empty()) {
-    return absl::UnimplementedError("segment: funnels per segment are not kept yet; omit segment");
+  if (request.segment().size() > kMaxSegmentIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("segment: longer than ", kMaxSegmentIdBytes, " bytes"));
   }
   auto def = definitions_->Current();
   if (!request.journey_id().empty() && request.journey_id() != def->id()) {
@@ -74,7 +77,10 @@ absl::StatusOr<sv1::Funnel> JourneyLogic::GetFunnel(const sv1::GetFunnelRequest&
   }
   auto range = Range(request.range());
   if (!range.ok()) return range.status();
-  auto totals = ReadAggregates(redis_, options_.workspace, def->id(), range->first, range->second, false);
+  // A segment's funnel counts customers who were in it when the event was applied (see
+  // README); a segment nobody was in reads as all zeros.
+  auto totals =
+      ReadAggregates(redis_, options_.workspace, def->id(), range->first, range->second, false, request.segment());
   if (!totals.ok()) return totals.status();
   sv1::Funnel funnel = BuildFunnel(*totals, *def);
   SetTimestamp(range->first, funnel.mutable_range()->mutable_from());

@@ -3,6 +3,8 @@
 // redelivery, identity merge, erasure, inactivity timers, the transition stream, funnels.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "common/stream/partitioned_consumer.h"
@@ -70,6 +72,43 @@ class JourneyRedisTest : public ::testing::Test {
     auto f = logic_->GetFunnel(req);
     EXPECT_TRUE(f.ok()) << f.status();
     return f.ok() ? *f : sv1::Funnel();
+  }
+
+  sv1::Funnel SegmentFunnel(const std::string& segment) {
+    sv1::GetFunnelRequest req;
+    req.set_segment(segment);
+    SetTimestamp(clock_.Now() - absl::Hours(48), req.mutable_range()->mutable_from());
+    SetTimestamp(clock_.Now() + absl::Hours(48), req.mutable_range()->mutable_to());
+    auto f = logic_->GetFunnel(req);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? *f : sv1::Funnel();
+  }
+
+  // As persona publishes membership: field "persona" of the user's view hash.
+  void SetSegments(const std::string& uid, const std::vector<std::string>& segments) {
+    pb::PersonaSnapshot persona;
+    persona.set_user_id(uid);
+    for (const auto& s : segments) persona.add_segments(s);
+    ASSERT_TRUE(redis_->Command({"HSET", keys::View("default", uid), std::string(keys::kViewPersonaField),
+                                 persona.SerializeAsString()})
+                    .ok());
+  }
+
+  static pb::EventEnvelope MergeOf(const std::string& previous, const std::string& canonical) {
+    pb::EventEnvelope merge;
+    merge.set_kind(pb::ENVELOPE_KIND_MERGE);
+    merge.set_workspace_id("default");
+    merge.set_canonical_user_id(canonical);
+    merge.set_previous_id(previous);
+    return merge;
+  }
+
+  // A user id whose stream partition is `p` or, with `other_than`, anything but that.
+  static std::string UserIn(const std::string& prefix, uint32_t p, bool other_than = false) {
+    for (int i = 0;; ++i) {
+      const std::string id = absl::StrCat(prefix, "-", i);
+      if ((keys::PartitionOf(id, kPartitions) == p) != other_than) return id;
+    }
   }
 
   std::vector<stream::StreamEntry> Entries(std::vector<pb::EventEnvelope> envs, int first_seq = 1) {
@@ -149,7 +188,7 @@ class HandoverRedis final : public storage::RedisClient {
   explicit HandoverRedis(storage::RedisClient* inner) : inner_(inner) {}
   absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
                                                            absl::Duration timeout) override {
-    if (armed_ && !cmds.empty() && cmds[0][0] == "EVAL") {
+    if (armed_ && !cmds.empty() && cmds[0][0] == "EVALSHA") {
       armed_ = false;
       (void)inner_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"});
     }
@@ -200,6 +239,142 @@ TEST_F(JourneyRedisTest, MergeMovesTheVisitorsJourneyIntoTheCustomer) {
   ASSERT_EQ(j.merged_ids_size(), 1);
   EXPECT_EQ(j.merged_ids(0), "anon-4");
   EXPECT_FALSE(Journey("anon-4").has_value());
+}
+
+// Browse anonymously, identify, go on as the known customer: the funnel counts one person
+// once per stage, whichever partition the consumer happens to apply first.
+TEST_F(JourneyRedisTest, AStitchedPersonCountsOncePerStage) {
+  const std::string anon = UserIn("anon-s", 0);
+  const std::string known = UserIn("known-s", 0, true);
+  const uint32_t known_p = keys::PartitionOf(known, kPartitions);
+  // The visitor: AWARENESS, CONSIDERATION. Their partition is applied late.
+  auto visitor = Entries({Event(anon, "Page Viewed"), Event(anon, "Product Viewed", absl::Minutes(1)),
+                          MergeOf(anon, known)},
+                         1);
+  // The known customer's own partition runs first: CONSIDERATION, DECISION under their id.
+  ASSERT_TRUE(applier_->ApplyBatch(known_p, Entries({Event(known, "Product Viewed", absl::Minutes(5)),
+                                                     Event(known, "Product Added", absl::Minutes(6))},
+                                                    1))
+                  .ok());
+  EXPECT_EQ(Funnel().steps(0).customers(), 1);
+  ASSERT_TRUE(applier_->ApplyBatch(0, visitor).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(0, visitor).ok());  // redelivered: takes nothing back twice
+  sv1::Funnel f = Funnel();
+  EXPECT_EQ(f.steps(0).customers(), 1);  // AWARENESS: was 2 before merges took back the double count
+  EXPECT_EQ(f.steps(1).customers(), 1);  // CONSIDERATION
+  EXPECT_EQ(f.steps(2).customers(), 1);  // DECISION
+  EXPECT_EQ(f.steps(3).customers(), 0);
+  auto j = Journey(known);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->stage(), "DECISION");
+  ASSERT_EQ(j->reached_size(), 3);
+  EXPECT_EQ(ToTime(j->reached(1).at()), clock_.Now() + absl::Minutes(1));  // the visitor's reach stays
+  // A second visitor merged into a customer with no journey yet counts as they were.
+  const std::string anon2 = UserIn("anon-t", 0);
+  const std::string known2 = UserIn("known-t", 0, true);
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event(anon2, "Product Viewed"), MergeOf(anon2, known2)}, 10)).ok());
+  f = Funnel();
+  EXPECT_EQ(f.steps(0).customers(), 2);
+  EXPECT_EQ(f.steps(1).customers(), 2);
+}
+
+// Membership at event time: a stage reached while in a segment counts in that segment's
+// funnel, whatever the customer's membership is later.
+TEST_F(JourneyRedisTest, SegmentFunnelsCountMembersAtEventTime) {
+  SetSegments("seg-a", {"vip", "email-openers"});
+  SetSegments("seg-b", {"email-openers"});
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("seg-a", "Product Viewed"), Event("seg-b", "Product Viewed"),
+                                               Event("seg-c", "Product Viewed"), Event("seg-a", "Product Added")}))
+                  .ok());
+  SetSegments("seg-a", {"email-openers"});  // leaves vip, then orders
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("seg-a", "Order Completed", absl::Minutes(10))}, 10)).ok());
+  sv1::Funnel vip = SegmentFunnel("vip");
+  EXPECT_EQ(vip.steps(0).customers(), 1);
+  EXPECT_EQ(vip.steps(1).customers(), 1);
+  EXPECT_EQ(vip.steps(2).customers(), 1);  // DECISION, reached while in vip
+  EXPECT_EQ(vip.steps(3).customers(), 0);  // PURCHASE came after leaving
+  sv1::Funnel openers = SegmentFunnel("email-openers");
+  EXPECT_EQ(openers.steps(1).customers(), 2);
+  EXPECT_EQ(openers.steps(3).customers(), 1);
+  EXPECT_GT(openers.steps(2).median_time_to_next_s(), 0);  // DECISION -> PURCHASE in 10 min
+  EXPECT_EQ(SegmentFunnel("nobody").steps(0).customers(), 0);
+  EXPECT_EQ(Funnel().steps(1).customers(), 3);
+  // An abandonment counts in the segments the customer is in when the timer fires.
+  SetSegments("seg-b", {"email-openers"});
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event("seg-b", "Product Added", absl::Minutes(1))}, 20)).ok());
+  const uint32_t p = keys::PartitionOf("seg-b", kPartitions);
+  clock_.Advance(absl::Hours(25));
+  ASSERT_EQ(applier_->FireDueTimers(p, clock_.Now()).value_or(-1), 1);
+  EXPECT_EQ(SegmentFunnel("email-openers").steps(2).abandoned(), 1);
+  EXPECT_EQ(SegmentFunnel("vip").steps(2).abandoned(), 0);
+  sv1::GetFunnelRequest too_long;
+  too_long.set_segment(std::string(300, 's'));
+  EXPECT_EQ(logic_->GetFunnel(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Runs `between` once, just before the first batch write (EVALSHA) goes out: another
+// partition's owner acting between this batch's read and its write.
+class InterleavingRedis final : public storage::RedisClient {
+ public:
+  InterleavingRedis(storage::RedisClient* inner, std::function<void()> between)
+      : inner_(inner), between_(std::move(between)) {}
+  absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
+                                                           absl::Duration timeout) override {
+    if (between_ && !cmds.empty() && cmds[0][0] == "EVALSHA") {
+      auto f = std::move(between_);
+      between_ = nullptr;
+      f();
+    }
+    return inner_->Pipeline(cmds, timeout);
+  }
+
+ private:
+  storage::RedisClient* inner_;
+  std::function<void()> between_;
+};
+
+// The canonical customer of a merge lives in another partition, whose owner applies their
+// events at the same moment: neither write may overwrite the other.
+TEST_F(JourneyRedisTest, ACrossPartitionMergeAndTheCustomersOwnBatchDoNotOverwriteEachOther) {
+  const std::string anon = UserIn("anon-x", 0);
+  const std::string known = UserIn("known-x", 0, true);
+  const uint32_t known_p = keys::PartitionOf(known, kPartitions);
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event(anon, "Product Viewed")}, 1)).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(known_p, Entries({Event(known, "Page Viewed")}, 1)).ok());
+  auto merge = Entries({MergeOf(anon, known)}, 2);
+  auto own = Entries({Event(known, "Product Added", absl::Minutes(2))}, 2);
+
+  // 1. The customer's partition read them, then the merge lands: its batch is refused, and
+  //    applied again on top of the merge.
+  InterleavingRedis merge_first(redis_.get(), [&] { ASSERT_TRUE(applier_->ApplyBatch(0, merge).ok()); });
+  JourneyApplier owner(&merge_first, definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  EXPECT_EQ(owner.ApplyBatch(known_p, own).code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(owner.ApplyBatch(known_p, own).ok());  // redelivered
+  auto j = Journey(known);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->touchpoints_size(), 3);  // the visitor's view, the page, the add
+  EXPECT_EQ(j->stage(), "DECISION");
+  ASSERT_EQ(j->merged_ids_size(), 1);
+
+  // 2. The merge read the customer, then their own partition applied an event: the merge's
+  //    write is refused (compare-and-set) and applied again on top of it.
+  const std::string anon2 = UserIn("anon-y", 0);
+  ASSERT_TRUE(applier_->ApplyBatch(0, Entries({Event(anon2, "Product Viewed")}, 10)).ok());
+  auto merge2 = Entries({MergeOf(anon2, known)}, 11);
+  auto own2 = Entries({Event(known, "Order Completed", absl::Minutes(3))}, 3);
+  InterleavingRedis own_first(redis_.get(), [&] { ASSERT_TRUE(applier_->ApplyBatch(known_p, own2).ok()); });
+  JourneyApplier merger(&own_first, definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  EXPECT_EQ(merger.ApplyBatch(0, merge2).code(), absl::StatusCode::kAborted);
+  ASSERT_TRUE(merger.ApplyBatch(0, merge2).ok());
+  j = Journey(known);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->stage(), "PURCHASE");
+  EXPECT_EQ(j->touchpoints_size(), 5);
+  EXPECT_EQ(j->merged_ids_size(), 2);
+  EXPECT_FALSE(Journey(anon2).has_value());
+  sv1::Funnel f = Funnel();
+  EXPECT_EQ(f.steps(0).customers(), 1);  // one person, three ids
+  EXPECT_EQ(f.steps(3).customers(), 1);
 }
 
 TEST_F(JourneyRedisTest, EraseDropsTheJourney) {

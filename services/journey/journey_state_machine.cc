@@ -57,7 +57,12 @@ JourneyStateMachine::JourneyStateMachine(std::shared_ptr<const CompiledDefinitio
 void JourneyStateMachine::Reach(int stage, absl::Time t, JourneySnapshot* s, StepOutcome* out) const {
   const int furthest = definition_->StageIndex(s->furthest_stage());
   if (stage <= furthest) return;
-  for (int i = furthest + 1; i <= stage; ++i) out->newly_reached.push_back(definition_->stage(i));
+  for (int i = furthest + 1; i <= stage; ++i) {
+    out->newly_reached.push_back(definition_->stage(i));
+    StageReach* reach = s->add_reached();
+    reach->set_stage(definition_->stage(i));
+    SetTimestamp(t, reach->mutable_at());
+  }
   out->reached_time = t;
   s->set_furthest_stage(definition_->stage(stage));
 }
@@ -236,20 +241,48 @@ StepOutcome JourneyStateMachine::FireTimer(JourneySnapshot* s, absl::Time now) c
   return out;
 }
 
-void JourneyStateMachine::Merge(const JourneySnapshot& previous, JourneySnapshot* c) const {
+std::vector<StageReach> JourneyStateMachine::MergeReaches(const JourneySnapshot& previous,
+                                                          JourneySnapshot* c) const {
+  // Snapshots written before reaches were recorded have none: those cannot be matched.
+  std::vector<StageReach> counted_twice;
+  std::vector<StageReach> merged(c->reached().begin(), c->reached().end());
+  for (const StageReach& theirs : previous.reached()) {
+    auto mine = std::find_if(merged.begin(), merged.end(),
+                             [&](const StageReach& r) { return r.stage() == theirs.stage(); });
+    if (mine == merged.end()) {
+      merged.push_back(theirs);
+    } else if (ToTime(theirs.at()) < ToTime(mine->at())) {
+      counted_twice.push_back(*mine);
+      *mine = theirs;
+    } else {
+      counted_twice.push_back(theirs);
+    }
+  }
+  std::stable_sort(merged.begin(), merged.end(), [&](const StageReach& a, const StageReach& b) {
+    return definition_->StageIndex(a.stage()) < definition_->StageIndex(b.stage());
+  });
+  c->clear_reached();
+  for (auto& r : merged) *c->add_reached() = std::move(r);
+  return counted_twice;
+}
+
+std::vector<StageReach> JourneyStateMachine::Merge(const JourneySnapshot& previous, JourneySnapshot* c) const {
   const std::string canonical_id = c->user_id();
   const std::string workspace = c->workspace_id();
+  std::vector<StageReach> counted_twice = MergeReaches(previous, c);
   if (c->stage().empty()) {
     // Nothing known about the canonical customer yet: the visitor's journey becomes theirs.
     auto offsets = c->applied_offsets();
     auto merged = c->merged_ids();
+    auto reached = c->reached();
     *c = previous;
+    *c->mutable_reached() = std::move(reached);
     c->set_user_id(canonical_id);
     c->set_workspace_id(workspace);
     c->mutable_merged_ids()->MergeFrom(merged);
     for (const auto& [p, id] : offsets) (*c->mutable_applied_offsets())[p] = id;
     PushBack(previous.user_id(), 100, c->mutable_merged_ids());
-    return;
+    return counted_twice;
   }
   const CompiledDefinition& def = *definition_;
   if (def.StageIndex(previous.stage()) > def.StageIndex(c->stage())) {
@@ -296,6 +329,7 @@ void JourneyStateMachine::Merge(const JourneySnapshot& previous, JourneySnapshot
   for (const auto& id : previous.merged_ids()) PushBack(id, 100, c->mutable_merged_ids());
   PushBack(previous.user_id(), 100, c->mutable_merged_ids());
   SetTimestamp(clock_->Now(), c->mutable_updated_at());
+  return counted_twice;
 }
 
 }  // namespace journey::journey_state

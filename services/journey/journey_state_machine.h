@@ -17,6 +17,7 @@
 namespace journey::journey_state {
 
 using journey::common::v1::JourneySnapshot;
+using journey::common::v1::StageReach;
 using journey::common::v1::TransitionKind;
 
 struct StageChange {
@@ -70,8 +71,10 @@ class JourneyStateMachine {
   StepOutcome FireTimer(JourneySnapshot* snapshot, absl::Time now) const;
 
   // Identity stitching: moves `previous` (an anonymous visitor's journey) into `canonical`.
-  // Touchpoints and history are interleaved by time; the more advanced stage wins.
-  void Merge(const JourneySnapshot& previous, JourneySnapshot* canonical) const;
+  // Touchpoints and history are interleaved by time; the more advanced stage wins. Returns
+  // the stages both had reached, each with its later reach: the funnel counted the one
+  // person twice there and must take that count back (the earlier reach stays).
+  std::vector<StageReach> Merge(const JourneySnapshot& previous, JourneySnapshot* canonical) const;
 
   const CompiledDefinition& definition() const { return *definition_; }
 
@@ -79,6 +82,8 @@ class JourneyStateMachine {
   void EnterStage(int stage, TransitionKind kind, absl::Time t, const std::string& event_name,
                   const std::string& message_id, JourneySnapshot* s, StepOutcome* out) const;
   void Reach(int stage, absl::Time t, JourneySnapshot* s, StepOutcome* out) const;
+  // Unites the first reaches of both into `canonical`, the earlier of two winning.
+  std::vector<StageReach> MergeReaches(const JourneySnapshot& previous, JourneySnapshot* canonical) const;
 
   std::shared_ptr<const CompiledDefinition> definition_;
   const Clock* clock_;

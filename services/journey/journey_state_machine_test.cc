@@ -162,6 +162,37 @@ TEST_F(StateMachineTest, MergeKeepsTheMoreAdvancedStageAndInterleavesTouchpoints
   EXPECT_EQ(snap_.history_size(), 3);
 }
 
+TEST_F(StateMachineTest, MergeReportsTheLaterReachOfEachStageBothReached) {
+  // The visitor reached AWARENESS and CONSIDERATION first; the known customer reached
+  // AWARENESS, CONSIDERATION and DECISION later, under their own id.
+  JourneySnapshot anon;
+  anon.set_user_id("anon-2");
+  machine_.Apply(Track("Page Viewed"), &anon);
+  machine_.Apply(Track("Product Viewed", absl::Minutes(1)), &anon);
+  snap_.set_user_id("u-2");
+  Apply(Track("Product Viewed", absl::Hours(1)));
+  Apply(Track("Product Added", absl::Hours(2)));
+  snap_.mutable_reached(0)->add_segments("vip");
+  const std::vector<StageReach> twice = machine_.Merge(anon, &snap_);
+  ASSERT_EQ(twice.size(), 2u);
+  EXPECT_EQ(twice[0].stage(), "AWARENESS");
+  EXPECT_EQ(ToTime(twice[0].at()), clock_.Now() + absl::Hours(1));  // the customer's, the later
+  ASSERT_EQ(twice[0].segments_size(), 1);
+  EXPECT_EQ(twice[0].segments(0), "vip");
+  EXPECT_EQ(twice[1].stage(), "CONSIDERATION");
+  // What remains: one reach per stage, the earliest, in stage order.
+  ASSERT_EQ(snap_.reached_size(), 3);
+  EXPECT_EQ(snap_.reached(0).stage(), "AWARENESS");
+  EXPECT_EQ(ToTime(snap_.reached(0).at()), clock_.Now());
+  EXPECT_EQ(ToTime(snap_.reached(1).at()), clock_.Now() + absl::Minutes(1));
+  EXPECT_EQ(snap_.reached(2).stage(), "DECISION");
+  // Into a customer with no journey yet nothing was counted twice.
+  JourneySnapshot empty;
+  empty.set_user_id("u-3");
+  EXPECT_TRUE(machine_.Merge(anon, &empty).empty());
+  EXPECT_EQ(empty.reached_size(), 2);
+}
+
 TEST_F(StateMachineTest, IdentifyIsNotATouchpoint) {
   pb::Event identify;
   identify.set_type(pb::EVENT_TYPE_IDENTIFY);

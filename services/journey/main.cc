@@ -18,6 +18,7 @@ ABSL_FLAG(std::string, journey_definition, "",
           "journey definition file (default: <config_dir>/journeys/default.yaml)");
 ABSL_FLAG(int, timer_tick_ms, 1000, "how often due inactivity timers are fired");
 ABSL_FLAG(int, consumer_batch_size, 512, "stream entries read per partition and batch");
+ABSL_FLAG(int, consumer_apply_threads, 2, "partitions' batches applied at once by one replica (below 1: 1)");
 
 int main(int argc, char** argv) {
   using namespace journey;
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
   consumer_options.replica_id = cfg.replica_id;
   consumer_options.partitions = cfg.partitions;
   consumer_options.batch_size = absl::GetFlag(FLAGS_consumer_batch_size);
+  consumer_options.apply_threads = absl::GetFlag(FLAGS_consumer_apply_threads);
   stream::PartitionedConsumer consumer(redis, &applier, consumer_options, (*runtime)->metrics());
   journey_state::TimerScheduler timers(&consumer, &applier, &definitions, clock,
                                        {absl::Milliseconds(absl::GetFlag(FLAGS_timer_tick_ms))});
