@@ -70,7 +70,7 @@ absl::StatusOr<std::vector<bool>> EventAppender::AppendedBefore(
   return out;
 }
 
-absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vector<AppendItem>& items) {
+absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<AppendItem> items) {
   std::vector<AppendResult> out(items.size());
   if (items.empty()) return out;
   const std::string window_s = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.dedup_window)));
@@ -81,7 +81,7 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vecto
   std::vector<std::vector<size_t>> members;
   std::vector<int> open(static_cast<size_t>(std::max(1, options_.partitions)), -1);
   for (size_t i = 0; i < items.size(); ++i) {
-    const AppendItem& it = items[i];
+    AppendItem& it = items[i];
     if (it.partition >= open.size()) open.resize(it.partition + 1, -1);
     int& slot = open[it.partition];
     if (slot < 0 || members[slot].size() >= kMaxPerScript) {
@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vecto
     cmd[2] = absl::StrCat(members[c].size() + 1);  // numkeys
     cmd.push_back(window_s);
     cmd.push_back(maxlen);
-    for (size_t i : members[c]) cmd.push_back(items[i].payload);
+    for (size_t i : members[c]) cmd.push_back(std::move(items[i].payload));
   }
 
   auto replies = RunScripts(cmds);

@@ -34,7 +34,7 @@ class EventAppender {
   // Appends in order (per partition, the stream order is the order of `items`).
   // Unavailable when Redis cannot be reached: nothing is acknowledged then, and a retry
   // is safe because of the dedup markers.
-  absl::StatusOr<std::vector<AppendResult>> Append(const std::vector<AppendItem>& items);
+  absl::StatusOr<std::vector<AppendResult>> Append(std::vector<AppendItem> items);
 
   // Whether each (partition, dedup id) marker exists: one pipelined round trip. Used when
   // an event now resolves to another partition than on an earlier attempt (its anonymous
