@@ -90,7 +90,7 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<Appe
   std::vector<std::vector<size_t>> members;
   std::vector<int> open(static_cast<size_t>(std::max(1, options_.partitions)), -1);
   for (size_t i = 0; i < items.size(); ++i) {
-    AppendItem& it = items[i];
+    const AppendItem& it = items[i];
     if (it.partition >= open.size()) open.resize(it.partition + 1, -1);
     int& slot = open[it.partition];
     if (slot < 0 || members[slot].size() >= kMaxPerScript) {
