@@ -15,9 +15,6 @@ namespace journey::ingest {
 class EventValidator {
  public:
   explicit EventValidator(IngestLimits limits);
-  // Holds `this` in its limits: neither copied nor moved.
-  EventValidator(const EventValidator&) = delete;
-  EventValidator& operator=(const EventValidator&) = delete;
 
   // The first rule the event breaks, or nullopt when it is acceptable. `now` bounds the
   // timestamp (limits.max_future, limits.max_age).

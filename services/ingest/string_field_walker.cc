@@ -51,12 +51,14 @@ const StringFieldWalker::Plan* StringFieldWalker::Build(const Descriptor* type, 
                         limits_.field_bytes(*f, top_level), nullptr});
     } else if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
       const Plan* nested = Build(f->message_type(), false);
-      // Types without any string (Timestamp) are never visited.
-      if (nested != plan && nested->fields.empty()) continue;
+      // Types without any string (Timestamp) are never visited; a type still being worked
+      // out (it contains itself, directly or not) is kept.
+      if (nested->complete && nested->fields.empty()) continue;
       fields.push_back({f, f->is_repeated() ? Kind::kRepeatedMessage : Kind::kMessage, 0, nested});
     }
   }
   plan->fields = std::move(fields);
+  plan->complete = true;
   return plan;
 }
 
@@ -124,7 +126,7 @@ std::optional<FieldError> StringFieldWalker::WalkMap(const Message& message, con
       if (value.size() > fd.max_bytes) {
         return FieldError{absl::StrCat(".", key), "too_long", absl::StrFormat("is longer than %d bytes", fd.max_bytes)};
       }
-    } else if (fd.nested != nullptr && !fd.nested->fields.empty()) {
+    } else if (fd.nested != nullptr) {
       if (auto err = Walk(entry_refl->GetMessage(entry, value_f), *fd.nested)) return Under(absl::StrCat(".", key), *std::move(err));
     }
   }

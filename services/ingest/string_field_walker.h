@@ -27,6 +27,9 @@ class StringFieldWalker {
   };
 
   StringFieldWalker(const google::protobuf::Descriptor* root, Limits limits);
+  // Plans point into plans_: neither copied nor moved.
+  StringFieldWalker(const StringFieldWalker&) = delete;
+  StringFieldWalker& operator=(const StringFieldWalker&) = delete;
 
   // The first string that is not valid UTF-8 or too long, with its path
   // ("context.page_url", "products[2].name", "properties.color"), or nullopt.
@@ -43,6 +46,7 @@ class StringFieldWalker {
   };
   struct Plan {
     std::vector<Field> fields;
+    bool complete = false;  // false while its fields are being worked out (recursive types)
   };
 
   const Plan* Build(const google::protobuf::Descriptor* type, bool top_level);
