@@ -11,6 +11,12 @@ namespace {
 
 timeval AsTimeval(absl::Duration d) { return absl::ToTimeval(d); }
 
+// A command in the Redis protocol: *<argc>, then $<len> and the bytes of each argument.
+void AppendResp(const RedisCommand& cmd, std::string* out) {
+  absl::StrAppend(out, "*", cmd.size(), "\r\n");
+  for (const auto& a : cmd) absl::StrAppend(out, "$", a.size(), "\r\n", a, "\r\n");
+}
+
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
@@ -166,21 +172,21 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::Pipeline(const std::vecto
   redisContext* ctx = slot->ctx;
   redisSetTimeout(ctx, AsTimeval(timeout == absl::ZeroDuration() ? options_.command_timeout : timeout));
 
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
+  // The whole pipeline as one RESP buffer, handed to hiredis in one piece: formatting it
+  // here costs a fraction of hiredis's per-argument formatting (a hot path for ingest).
+  std::string wire;
+  size_t bytes = 0;
   for (const auto& cmd : commands) {
-    argv.clear();
-    lens.clear();
-    for (const auto& a : cmd) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
-      std::string why = ctx->errstr;
-      Drop(slot);
-      NoteFailure();
-      return absl::UnavailableError(absl::StrCat("redis append: ", why));
-    }
+    bytes += 16;
+    for (const auto& a : cmd) bytes += a.size() + 16;
+  }
+  wire.reserve(bytes);
+  for (const auto& cmd : commands) AppendResp(cmd, &wire);
+  if (redisAppendFormattedCommand(ctx, wire.data(), wire.size()) != REDIS_OK) {
+    std::string why = ctx->errstr;
+    Drop(slot);
+    NoteFailure();
+    return absl::UnavailableError(absl::StrCat("redis append: ", why));
   }
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {

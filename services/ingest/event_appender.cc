@@ -7,16 +7,17 @@
 namespace journey::ingest {
 namespace {
 
-// KEYS[1] = stream, KEYS[2..] = dedup keys; ARGV[1] = window s, ARGV[2] = maxlen (0 = none),
-// ARGV[3..] = payloads. Returns one entry per envelope: the stream id, or "" for a duplicate.
+// KEYS[1] = stream, KEYS[2..] = dedup keys; ARGV[1] = window s, ARGV[2] = trim strategy
+// (MAXLEN, MINID or "" for none), ARGV[3] = its threshold, ARGV[4..] = payloads. Returns one
+// entry per envelope: the stream id, or "" for a duplicate.
 constexpr char kAppendScript[] = R"lua(
 local out = {}
 for i = 2, #KEYS do
   if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
-    if ARGV[2] == '0' then
-      out[i - 1] = redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 1])
+    if ARGV[2] == '' then
+      out[i - 1] = redis.call('XADD', KEYS[1], '*', 'e', ARGV[i + 2])
     else
-      out[i - 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[i + 1])
+      out[i - 1] = redis.call('XADD', KEYS[1], ARGV[2], '~', ARGV[3], '*', 'e', ARGV[i + 2])
     end
   else
     out[i - 1] = ''
@@ -70,11 +71,19 @@ absl::StatusOr<std::vector<bool>> EventAppender::AppendedBefore(
   return out;
 }
 
-absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vector<AppendItem>& items) {
+absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<AppendItem> items) {
   std::vector<AppendResult> out(items.size());
   if (items.empty()) return out;
   const std::string window_s = absl::StrCat(std::max<int64_t>(1, absl::ToInt64Seconds(options_.dedup_window)));
-  const std::string maxlen = absl::StrCat(std::max<int64_t>(0, options_.stream_maxlen));
+  // Retention: by age (MINID, entry ids are milliseconds) when set, else by length.
+  std::string trim, threshold;
+  if (options_.stream_max_age > absl::ZeroDuration()) {
+    trim = "MINID";
+    threshold = absl::StrCat(std::max<int64_t>(0, absl::ToUnixMillis(absl::Now() - options_.stream_max_age)));
+  } else if (options_.stream_maxlen > 0) {
+    trim = "MAXLEN";
+    threshold = absl::StrCat(options_.stream_maxlen);
+  }
 
   // Group by partition, keeping each partition's order; remember where each item went.
   std::vector<storage::RedisCommand> cmds;
@@ -96,8 +105,9 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(const std::vecto
     auto& cmd = cmds[c];
     cmd[2] = absl::StrCat(members[c].size() + 1);  // numkeys
     cmd.push_back(window_s);
-    cmd.push_back(maxlen);
-    for (size_t i : members[c]) cmd.push_back(items[i].payload);
+    cmd.push_back(trim);
+    cmd.push_back(threshold);
+    for (size_t i : members[c]) cmd.push_back(std::move(items[i].payload));
   }
 
   auto replies = RunScripts(cmds);

@@ -1,8 +1,9 @@
 // The append: each envelope goes into its stream partition together with its dedup
 // marker, atomically, by a Lua script: SET dedup NX EX <window>, and only if that set,
-// XADD ... MAXLEN ~ <n>. The dedup key lives in the partition's slot (keys::Dedup), so the
-// script is single-slot and works on Redis Cluster. A whole batch is one pipelined round
-// trip: one EVALSHA per run of consecutive envelopes for the same partition.
+// XADD, trimmed by MAXLEN ~ or MINID ~. The dedup key lives in the partition's slot
+// (keys::Dedup), so the script is single-slot and works on Redis Cluster. A whole batch is
+// one pipelined round trip: one EVALSHA per partition (at most kMaxPerScript envelopes
+// each), keeping each partition's order.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ class EventAppender {
   // Appends in order (per partition, the stream order is the order of `items`).
   // Unavailable when Redis cannot be reached: nothing is acknowledged then, and a retry
   // is safe because of the dedup markers.
-  absl::StatusOr<std::vector<AppendResult>> Append(const std::vector<AppendItem>& items);
+  absl::StatusOr<std::vector<AppendResult>> Append(std::vector<AppendItem> items);
 
   // Whether each (partition, dedup id) marker exists: one pipelined round trip. Used when
   // an event now resolves to another partition than on an earlier attempt (its anonymous

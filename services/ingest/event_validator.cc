@@ -7,19 +7,12 @@
 #include "absl/strings/str_format.h"
 #include "common/time/proto_time.h"
 #include "services/ingest/currency_codes.h"
-#include "services/ingest/utf8.h"
 
 namespace journey::ingest {
 namespace {
 
 using google::protobuf::FieldDescriptor;
-using google::protobuf::Message;
-using google::protobuf::Reflection;
 using journey::common::v1::Event;
-
-std::string Join(const std::string& path, absl::string_view field) {
-  return path.empty() ? std::string(field) : absl::StrCat(path, ".", field);
-}
 
 std::optional<FieldError> CheckAmount(const std::string& field, double value) {
   if (!std::isfinite(value)) return FieldError{field, "invalid", "must be a finite number"};
@@ -54,7 +47,7 @@ std::optional<FieldError> EventValidator::Validate(const Event& event, absl::Tim
     return FieldError{"products", "too_many",
                       absl::StrFormat("has %d items, over the limit of %d", event.products_size(), limits_.max_products)};
   }
-  if (auto err = CheckStrings(event, "")) return err;
+  if (auto err = strings_.Check(event)) return err;
   if (auto err = CheckAmounts(event)) return err;
   if (!event.currency().empty() && !IsIsoCurrency(event.currency())) {
     return FieldError{"currency", "unknown_currency", absl::StrCat("is not an ISO 4217 code: ", event.currency())};
@@ -76,71 +69,21 @@ std::optional<FieldError> EventValidator::CheckIds(const Event& event) const {
   return std::nullopt;
 }
 
-size_t EventValidator::MaxBytes(const std::string& path, const std::string& field) const {
-  if (path.empty()) {
-    if (field == "message_id" || field == "user_id" || field == "anonymous_id" || field == "previous_id" ||
-        field == "product_id" || field == "order_id" || field == "session_id") {
+EventValidator::EventValidator(IngestLimits limits)
+    : limits_(std::move(limits)),
+      strings_(Event::descriptor(), {[this](const FieldDescriptor& f, bool top) { return MaxBytes(f, top); },
+                                     limits_.max_name_bytes, limits_.max_property_value_bytes}) {}
+
+size_t EventValidator::MaxBytes(const FieldDescriptor& field, bool top_level) const {
+  if (top_level) {
+    const std::string& name = field.name();
+    if (name == "message_id" || name == "user_id" || name == "anonymous_id" || name == "previous_id" ||
+        name == "product_id" || name == "order_id" || name == "session_id") {
       return limits_.max_id_bytes;
     }
-    if (field == "name") return limits_.max_name_bytes;
+    if (name == "name") return limits_.max_name_bytes;
   }
   return limits_.max_string_bytes;
-}
-
-// Walks every string of the message (maps and nested messages included) by reflection, so
-// a field added to the proto later is bounded and checked without touching this code.
-std::optional<FieldError> EventValidator::CheckStrings(const Message& message, const std::string& path) const {
-  const Reflection* refl = message.GetReflection();
-  std::vector<const FieldDescriptor*> fields;
-  refl->ListFields(message, &fields);
-  for (const FieldDescriptor* f : fields) {
-    const std::string here = Join(path, f->name());
-    if (f->is_map()) {
-      const FieldDescriptor* key_f = f->message_type()->map_key();
-      const FieldDescriptor* value_f = f->message_type()->map_value();
-      for (int i = 0; i < refl->FieldSize(message, f); ++i) {
-        const Message& entry = refl->GetRepeatedMessage(message, f, i);
-        const std::string key = entry.GetReflection()->GetString(entry, key_f);
-        if (!IsValidUtf8(key)) return FieldError{here, "invalid_utf8", "has a key that is not valid UTF-8"};
-        if (key.size() > limits_.max_name_bytes) {
-          return FieldError{here, "too_long", absl::StrFormat("has a key longer than %d bytes", limits_.max_name_bytes)};
-        }
-        const std::string entry_path = absl::StrCat(here, ".", key);
-        if (value_f->type() == FieldDescriptor::TYPE_STRING) {
-          const std::string value = entry.GetReflection()->GetString(entry, value_f);
-          if (!IsValidUtf8(value)) return FieldError{entry_path, "invalid_utf8", "is not valid UTF-8"};
-          if (value.size() > limits_.max_property_value_bytes) {
-            return FieldError{entry_path, "too_long",
-                              absl::StrFormat("is longer than %d bytes", limits_.max_property_value_bytes)};
-          }
-        } else if (value_f->type() == FieldDescriptor::TYPE_MESSAGE) {
-          if (auto err = CheckStrings(entry.GetReflection()->GetMessage(entry, value_f), entry_path)) return err;
-        }
-      }
-      continue;
-    }
-    if (f->type() == FieldDescriptor::TYPE_STRING) {
-      const size_t max = MaxBytes(path, f->name());
-      const int n = f->is_repeated() ? refl->FieldSize(message, f) : 1;
-      for (int i = 0; i < n; ++i) {
-        const std::string value = f->is_repeated() ? refl->GetRepeatedString(message, f, i) : refl->GetString(message, f);
-        const std::string at = f->is_repeated() ? absl::StrCat(here, "[", i, "]") : here;
-        if (!IsValidUtf8(value)) return FieldError{at, "invalid_utf8", "is not valid UTF-8"};
-        if (value.size() > max) {
-          return FieldError{at, "too_long", absl::StrFormat("is %d bytes, over the limit of %d", value.size(), max)};
-        }
-      }
-    } else if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
-      if (f->is_repeated()) {
-        for (int i = 0; i < refl->FieldSize(message, f); ++i) {
-          if (auto err = CheckStrings(refl->GetRepeatedMessage(message, f, i), absl::StrCat(here, "[", i, "]"))) return err;
-        }
-      } else if (auto err = CheckStrings(refl->GetMessage(message, f), here)) {
-        return err;
-      }
-    }
-  }
-  return std::nullopt;
 }
 
 std::optional<FieldError> EventValidator::CheckAmounts(const Event& event) const {

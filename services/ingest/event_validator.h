@@ -8,12 +8,13 @@
 #include "journey/common/v1/common.pb.h"
 #include "services/ingest/field_error.h"
 #include "services/ingest/ingest_options.h"
+#include "services/ingest/string_field_walker.h"
 
 namespace journey::ingest {
 
 class EventValidator {
  public:
-  explicit EventValidator(IngestLimits limits) : limits_(std::move(limits)) {}
+  explicit EventValidator(IngestLimits limits);
 
   // The first rule the event breaks, or nullopt when it is acceptable. `now` bounds the
   // timestamp (limits.max_future, limits.max_age).
@@ -23,12 +24,12 @@ class EventValidator {
 
  private:
   std::optional<FieldError> CheckIds(const journey::common::v1::Event& event) const;
-  std::optional<FieldError> CheckStrings(const google::protobuf::Message& message, const std::string& path) const;
   std::optional<FieldError> CheckAmounts(const journey::common::v1::Event& event) const;
   std::optional<FieldError> CheckTimestamp(const journey::common::v1::Event& event, absl::Time now) const;
-  size_t MaxBytes(const std::string& path, const std::string& field) const;
+  size_t MaxBytes(const google::protobuf::FieldDescriptor& field, bool top_level) const;
 
   IngestLimits limits_;
+  StringFieldWalker strings_;  // after limits_, which it reads
 };
 
 }  // namespace journey::ingest

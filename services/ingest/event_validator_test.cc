@@ -110,6 +110,40 @@ TEST(EventValidator, RejectsInvalidUtf8Anywhere) {
   EXPECT_EQ(FieldOf(e), "");
 }
 
+TEST(EventValidator, WalksNestedMessagesMapKeysAndTraitValues) {
+  Event e = Valid();
+  e.mutable_context()->mutable_campaign()->set_name("\xFF");
+  EXPECT_EQ(FieldOf(e), "context.campaign.name");
+  e = Valid();
+  (*e.mutable_traits())["plan"].set_string_value("gold \xC0\xAF");  // overlong encoding of '/'
+  EXPECT_EQ(FieldOf(e), "traits.plan.string_value");
+  e = Valid();
+  auto* list = (*e.mutable_traits())["tags"].mutable_list_value();
+  list->add_values("ok");
+  list->add_values(std::string(3000, 't'));
+  EXPECT_EQ(FieldOf(e), "traits.tags.list_value.values[1]");
+  EXPECT_EQ(ReasonOf(e), "too_long");
+  e = Valid();
+  (*e.mutable_properties())[std::string(300, 'k')] = "v";
+  EXPECT_EQ(FieldOf(e), "properties");
+  EXPECT_EQ(ReasonOf(e), "too_long");
+  e = Valid();
+  e.add_products()->set_product_id("p-1");
+  e.add_products()->set_url("\x80");
+  EXPECT_EQ(FieldOf(e), "products[1].url");
+}
+
+TEST(EventValidator, BoundsTraitsAndProductsCounts) {
+  Event e = Valid();
+  for (int i = 0; i < 101; ++i) (*e.mutable_traits())["t" + std::to_string(i)].set_bool_value(true);
+  EXPECT_EQ(FieldOf(e), "traits");
+  EXPECT_EQ(ReasonOf(e), "too_many");
+  e = Valid();
+  for (int i = 0; i < 101; ++i) e.add_products()->set_product_id("p");
+  EXPECT_EQ(FieldOf(e), "products");
+  EXPECT_EQ(ReasonOf(e), "too_many");
+}
+
 TEST(EventValidator, RejectsNegativeAmounts) {
   Event e = Valid();
   e.set_price(-1);

@@ -209,7 +209,7 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
     items.push_back(std::move(item));
   }
   const absl::Time start = absl::Now();
-  auto appended = appender_.Append(items);
+  auto appended = appender_.Append(std::move(items));
   if (!appended.ok()) return appended.status();
   deps_.metrics->AppendLatency(absl::Now() - start);
 

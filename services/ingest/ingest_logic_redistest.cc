@@ -293,5 +293,32 @@ TEST_F(IngestLogicTest, LaggingConsumersTurnIntoResourceExhausted) {
   EXPECT_TRUE(logic.Ingest({Track("l11", "u1", "", "Product Viewed")}).ok());
 }
 
+TEST_F(IngestLogicTest, RetentionByAgeDropsOldEntriesAndByLengthBoundsTheStream) {
+  const std::string stream = keys::EventStream(keys::PartitionOf("u-old", append_.partitions));
+  // 150 entries from 1970 (ids are milliseconds): two stream nodes of old entries.
+  std::vector<storage::RedisCommand> old;
+  for (int i = 0; i < 150; ++i) old.push_back({"XADD", stream, absl::StrCat("1000-", i), "e", "old"});
+  ASSERT_TRUE(client_->Pipeline(old).ok());
+  AppendOptions by_age = append_;
+  by_age.stream_max_age = absl::Hours(1);
+  IngestLogic aged({client_.get(), &clock_, nullptr, nullptr}, IngestLimits{}, by_age);
+  ASSERT_TRUE(aged.Ingest({Track("age-1", "u-old", "", "Product Viewed")}).ok());
+  auto len = client_->Command({"XLEN", stream});
+  ASSERT_TRUE(len.ok());
+  // MINID ~ drops whole nodes: the first 100 old entries at least; the new entry stays.
+  EXPECT_LE(len->integer, 51);
+  EXPECT_EQ(Stream("u-old").back().event().message_id(), "age-1");
+
+  AppendOptions by_length = append_;
+  by_length.stream_maxlen = 10;
+  IngestLogic bounded({client_.get(), &clock_, nullptr, nullptr}, IngestLimits{}, by_length);
+  std::vector<Event> batch;
+  for (int i = 0; i < 400; ++i) batch.push_back(Track(absl::StrCat("len-", i), "u-len", "", "Product Viewed"));
+  ASSERT_TRUE(bounded.Ingest(batch).ok());
+  len = client_->Command({"XLEN", keys::EventStream(keys::PartitionOf("u-len", append_.partitions))});
+  ASSERT_TRUE(len.ok());
+  EXPECT_LT(len->integer, 400);  // MAXLEN ~ 10 trims whole nodes: far fewer than appended
+}
+
 }  // namespace
 }  // namespace journey::ingest

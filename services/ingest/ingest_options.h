@@ -39,6 +39,9 @@ struct AppendOptions {
   absl::Duration dedup_window = absl::Hours(24);
   // Retention: XADD ... MAXLEN ~ <n> per partition; 0 keeps everything.
   int64_t stream_maxlen = 1'000'000;
+  // Retention by age instead: when non-zero, XADD ... MINID ~ <now - age> (entries older
+  // than this go, whatever their number) replaces the MAXLEN bound.
+  absl::Duration stream_max_age = absl::ZeroDuration();
 };
 
 // Backpressure: above this consumer-group lag on a partition, appends to it answer

@@ -17,10 +17,14 @@ class IngestProcessTest : public ::testing::Test {
  protected:
   static constexpr int kPartitions = 4;
 
+  // Flags beyond --partitions, for tests of one option.
+  virtual std::map<std::string, std::string> ExtraFlags() const { return {}; }
+
   void SetUp() override {
     ASSERT_TRUE(redis_.Start().ok());
-    ingest_ = std::make_unique<journey::testing::ServiceProcess>(
-        "ingest", redis_.url(), std::map<std::string, std::string>{{"partitions", std::to_string(kPartitions)}});
+    std::map<std::string, std::string> flags = ExtraFlags();
+    flags["partitions"] = std::to_string(kPartitions);
+    ingest_ = std::make_unique<journey::testing::ServiceProcess>("ingest", redis_.url(), flags);
     ASSERT_TRUE(ingest_->Start().ok()) << ingest_->LogTail();
   }
   void TearDown() override {

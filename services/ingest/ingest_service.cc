@@ -66,7 +66,13 @@ grpc::Status IngestService::Batch(grpc::ServerContext* ctx, const v1::BatchReque
   auto call = Admit(ctx, __func__);
   if (!call.ok()) return call.status();
   if (auto st = logic_->CheckBatch(req->events_size(), req->ByteSizeLong()); !st.ok()) return server::ToGrpcStatus(st);
-  std::vector<Event> events(req->events().begin(), req->events().end());
+  // gRPC builds the request as a mutable object owned by this call and hands it over as
+  // const only through the generated signature (grpcpp/support/method_handler.h); moving
+  // the events out instead of deep-copying them is a fifth of the handler's CPU.
+  auto* request_events = const_cast<v1::BatchRequest*>(req)->mutable_events();
+  std::vector<Event> events;
+  events.reserve(request_events->size());
+  for (Event& e : *request_events) events.push_back(std::move(e));
   auto outcomes = logic_->Ingest(std::move(events));
   if (!outcomes.ok()) return server::ToGrpcStatus(outcomes.status());
   for (size_t i = 0; i < outcomes->size(); ++i) {

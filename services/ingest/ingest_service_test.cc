@@ -115,5 +115,27 @@ TEST_F(IngestServiceTest, RedisDownIsUnavailable) {
   }, absl::Seconds(10)));
 }
 
+TEST_F(IngestServiceTest, ABatchOverTheLimitsIsInvalidArgumentNamingEvents) {
+  v1::BatchRequest too_many;
+  for (int i = 0; i < 501; ++i) *too_many.add_events() = Viewed("b" + std::to_string(i), "u1");
+  v1::BatchResponse resp;
+  grpc::ClientContext ctx;
+  grpc::Status st = stub_->Batch(&ctx, too_many, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message().rfind("events:", 0), 0u) << st.error_message();
+
+  v1::BatchRequest too_big;  // 400 events of 2 KiB: under 500 events, over 500 KiB
+  for (int i = 0; i < 400; ++i) {
+    Event* e = too_big.add_events();
+    *e = Viewed("big" + std::to_string(i), "u1");
+    e->mutable_context()->set_page_url(std::string(2000, 'p'));
+  }
+  grpc::ClientContext ctx2;
+  st = stub_->Batch(&ctx2, too_big, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("bytes"), std::string::npos) << st.error_message();
+  EXPECT_EQ(StreamLength("u1"), 0);  // nothing of either batch was appended
+}
+
 }  // namespace
 }  // namespace journey::ingest

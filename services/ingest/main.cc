@@ -16,6 +16,8 @@
 ABSL_FLAG(int, http_port, 8080, "Segment-compatible HTTP endpoint port (0 = pick a free port)");
 ABSL_FLAG(absl::Duration, dedup_window, absl::Hours(24), "How long a message_id is remembered for dedup");
 ABSL_FLAG(int64_t, stream_maxlen, 1'000'000, "Approximate retention per stream partition (XADD MAXLEN ~); 0 = unbounded");
+ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
+          "Retention by age (XADD MINID ~ now - age); when set it replaces --stream_maxlen; 0 = off");
 ABSL_FLAG(int64_t, max_consumer_lag, 500'000,
           "Answer RESOURCE_EXHAUSTED when a consumer group lags more entries behind on a partition; 0 = off");
 ABSL_FLAG(absl::Duration, max_event_age, absl::ZeroDuration(),
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   append.partitions = cfg.partitions;
   append.dedup_window = absl::GetFlag(FLAGS_dedup_window);
   append.stream_maxlen = absl::GetFlag(FLAGS_stream_maxlen);
+  append.stream_max_age = absl::GetFlag(FLAGS_stream_max_age);
   ingest::BackpressureOptions backpressure;
   backpressure.max_lag = absl::GetFlag(FLAGS_max_consumer_lag);
 

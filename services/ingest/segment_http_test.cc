@@ -8,7 +8,9 @@
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "journey/common/v1/common.pb.h"
+#include "journey/ingest/v1/ingest.grpc.pb.h"
 #include "services/ingest/ingest_process_fixture.h"
+#include "tests/testing/poll.h"
 
 namespace journey::ingest {
 namespace {
@@ -18,6 +20,7 @@ using json = nlohmann::json;
 struct Response {
   long status = 0;
   std::string body;
+  std::string headers;
 };
 
 size_t Collect(char* data, size_t size, size_t n, void* out) {
@@ -44,6 +47,8 @@ class SegmentHttpTest : public IngestProcessTest {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Collect);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
     if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
     curl_slist_free_all(headers);
@@ -144,7 +149,46 @@ TEST_F(SegmentHttpTest, APartialBatchListsTheRejectedItems) {
 
 TEST_F(SegmentHttpTest, RedisDownIs503) {
   redis_.Stop();
-  EXPECT_EQ(Post("/v1/track", R"({"userId": "u", "event": "Product Viewed"})").status, 503);
+  Response r = Post("/v1/track", R"({"userId": "u", "event": "Product Viewed"})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.headers.find("Retry-After:"), std::string::npos) << r.headers;
+}
+
+// Backpressure seen from both front doors of the binary: a consumer group that does not
+// read turns appends to its partition into 429 (HTTP) and RESOURCE_EXHAUSTED (gRPC).
+class SegmentHttpBackpressureTest : public SegmentHttpTest {
+ protected:
+  std::map<std::string, std::string> ExtraFlags() const override { return {{"max_consumer_lag", "3"}}; }
+};
+
+TEST_F(SegmentHttpBackpressureTest, AStalledConsumerTurnsAppendsInto429AndResourceExhausted) {
+  const uint32_t p = keys::PartitionOf("u-bp", kPartitions);
+  ASSERT_TRUE(redis_client_->Command({"XGROUP", "CREATE", keys::EventStream(p), "journey", "0", "MKSTREAM"}).ok());
+  const std::string body = R"({"userId": "u-bp", "event": "Product Viewed"})";
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Post("/v1/track", body).status, 200);  // lag 5 > 3 from now on
+  // The gate refreshes its view of the lag in the background (every 500 ms).
+  Response r;
+  ASSERT_TRUE(journey::testing::PollUntil([&] { return (r = Post("/v1/track", body)).status == 429; },
+                                          absl::Seconds(5)))
+      << r.status << " " << r.body;
+  EXPECT_NE(r.headers.find("Retry-After:"), std::string::npos) << r.headers;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "RESOURCE_EXHAUSTED") << r.body;
+
+  auto stub = journey::ingest::v1::Ingest::NewStub(ingest_->channel());
+  grpc::ClientContext ctx;
+  journey::ingest::v1::TrackRequest req;
+  req.mutable_event()->set_user_id("u-bp");
+  req.mutable_event()->set_name("Product Viewed");
+  journey::ingest::v1::TrackResponse resp;
+  EXPECT_EQ(stub->Track(&ctx, req, &resp).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Another customer's partition is not behind: still accepted.
+  std::string other = "u-free";
+  for (int i = 0; keys::PartitionOf(other, kPartitions) == p; ++i) other = "u-free-" + std::to_string(i);
+  EXPECT_EQ(Post("/v1/track", R"({"userId": ")" + other + R"(", "event": "Product Viewed"})").status, 200);
+
+  // The consumer catches up: the partition accepts again.
+  ASSERT_TRUE(redis_client_->Command({"XREADGROUP", "GROUP", "journey", "c", "STREAMS", keys::EventStream(p), ">"}).ok());
+  EXPECT_TRUE(journey::testing::PollUntil([&] { return Post("/v1/track", body).status == 200; }, absl::Seconds(5)));
 }
 
 }  // namespace

@@ -43,6 +43,15 @@ TEST_F(RedisClientTest, PipelineReturnsOneReplyPerCommandInOrder) {
   EXPECT_TRUE((*replies)[2002].is_nil());
 }
 
+TEST_F(RedisClientTest, PipelineArgumentsMayHoldProtocolBytesOrBeEmpty) {
+  const std::string tricky = "a\r\n*2\r\n$3\r\nGET\r\n";  // looks like a command of its own
+  auto replies = client_->Pipeline({{"SET", tricky, ""}, {"STRLEN", tricky}, {"SET", "", tricky}, {"GET", ""}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[1].integer, 0);
+  EXPECT_EQ((*replies)[3].str, tricky);
+}
+
 TEST_F(RedisClientTest, CommandTurnsErrorRepliesIntoStatus) {
   auto reply = client_->Command({"INCR", "text"});
   ASSERT_TRUE(reply.ok());

@@ -1,0 +1,52 @@
+// CPU time of the processes a bench starts, so figures can be normalised by CPU-seconds
+// (comparable on a machine shared with other work, unlike wall-clock rates).
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/storage/redis_client.h"
+
+namespace journey::bench {
+
+// User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if unreadable).
+inline double ProcessCpuSeconds(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[1024];
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const char* rest = std::strrchr(buf, ')');
+  if (rest == nullptr) return 0;
+  std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(rest + 2), ' ');
+  if (fields.size() < 13) return 0;
+  double utime = 0, stime = 0;
+  if (!absl::SimpleAtod(fields[11], &utime) || !absl::SimpleAtod(fields[12], &stime)) return 0;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// used_cpu_sys + used_cpu_user of a Redis server, from INFO cpu (0 on error).
+inline double RedisCpuSeconds(storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "cpu"});
+  if (!info.ok()) return 0;
+  double total = 0;
+  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+    for (absl::string_view key : {"used_cpu_sys:", "used_cpu_user:"}) {
+      double v = 0;
+      if (absl::ConsumePrefix(&line, key) && absl::SimpleAtod(line, &v)) total += v;
+    }
+  }
+  return total;
+}
+
+}  // namespace journey::bench
