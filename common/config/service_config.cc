@@ -25,6 +25,12 @@ ABSL_FLAG(std::string, workspace, "default", "Workspace id used when a call carr
 ABSL_FLAG(int, startup_deadline_s, 15, "Seconds to wait for Redis at start before exiting with code 2");
 ABSL_FLAG(int, drain_deadline_s, 10, "Seconds SIGTERM allows in-flight calls and batches to finish");
 ABSL_FLAG(std::string, replica_id, "", "Stable name of this replica (default: hostname-pid)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain to serve TLS with on every port (empty = plaintext)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots that verify client certificates (mutual TLS)");
+ABSL_FLAG(std::string, tls_client_auth, "none",
+          "Client certificates: none, request (verified when sent) or require (mutual TLS)");
+ABSL_FLAG(int, tls_reload_interval_s, 10, "Seconds between re-reads of the TLS files (rotation without restart)");
 
 namespace journey::config {
 
@@ -58,7 +64,7 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat("--partitions: ", c.partitions, " must be in 1..1024"));
   }
   if (c.workspace.empty()) return absl::InvalidArgumentError("--workspace: must not be empty");
-  return absl::OkStatus();
+  return ValidateTlsConfig(c.tls);
 }
 
 ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& defaults) {
@@ -80,6 +86,15 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     c.replica_id = absl::StrCat(host, "-", getpid());
+  }
+  c.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  c.tls.reload_interval_s = absl::GetFlag(FLAGS_tls_reload_interval_s);
+  if (!ParseClientAuth(absl::GetFlag(FLAGS_tls_client_auth), &c.tls.client_auth)) {
+    std::fprintf(stderr, "configuration error: --tls_client_auth: '%s' is not none, request or require\n",
+                 absl::GetFlag(FLAGS_tls_client_auth).c_str());
+    std::exit(1);
   }
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     std::fprintf(stderr, "configuration error: --log_level: '%s' is not debug, info, warn or error\n",

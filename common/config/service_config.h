@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/config/tls_config.h"
 #include "common/log/log.h"
 
 namespace journey::config {
@@ -30,6 +31,7 @@ struct ServiceConfig {
   absl::Duration startup_deadline = absl::Seconds(15);
   absl::Duration drain_deadline = absl::Seconds(10);
   std::string replica_id;  // stable consumer name; defaults to hostname-pid
+  TlsConfig tls;           // every listening port of the binary (gRPC, and ingest's HTTP)
 };
 
 // Applies JOURNEY_<FLAG> environment variables to every registered absl flag, then parses

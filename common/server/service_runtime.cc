@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
+#include "common/server/server_credentials.h"
 #include "common/storage/redis_factory.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
@@ -89,7 +90,7 @@ int ServiceRuntime::Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), MakeServerCredentials(config_.tls),
                            &grpc_port);
   builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
   for (auto& [service, name] : services_) builder.RegisterService(service);
@@ -130,10 +131,13 @@ int ServiceRuntime::Run() {
   });
 
   std::string ports = absl::StrCat("grpc=", grpc_port, " metrics=", metrics_port);
+  const std::string transport = config_.tls.enabled()
+                                    ? absl::StrCat("tls client_auth=", config::ClientAuthName(config_.tls.client_auth))
+                                    : "plaintext";
   for (const auto& [name, port] : extra_ports_) absl::StrAppend(&ports, " ", name, "=", port);
   log::Info(absl::StrCat(config_.name, " listening ", ports),
             {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
-             {"redis", config_.redis_url}});
+             {"redis", config_.redis_url}, {"transport", transport}});
 
   sigset_t set = StopSignals();
   int sig = 0;

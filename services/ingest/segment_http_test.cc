@@ -118,6 +118,21 @@ TEST_F(SegmentHttpTest, BadInputIs400NamingTheField) {
   EXPECT_EQ(r.status, 404);
 }
 
+// 200,000 nested arrays fit in a batch body; copying or printing them once parsed would
+// recurse that deep and overflow the worker's stack, so they are refused before parsing.
+TEST_F(SegmentHttpTest, DeeplyNestedJsonIs400AndTheServiceLives) {
+  const int depth = 200000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  Response r = Post("/v1/batch", R"({"batch": [{"type": "track", "userId": "u", "event": "x", "properties": {"a": )" +
+                                     deep + "}}]}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nests deeper"), std::string::npos) << r.body;
+  // Brackets inside strings are text, and a normal nested property still works.
+  r = Post("/v1/track", R"({"userId": "u", "event": "Product Viewed", "properties": {"note": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                            "notes": {"wrap": [1, [2, [3]]]}}})");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
 TEST_F(SegmentHttpTest, OversizedEventIs413) {
   json big{{"userId", "u"}, {"event", std::string(40000, 'x')}};
   EXPECT_EQ(Post("/v1/track", big.dump()).status, 413);
