@@ -23,8 +23,7 @@ trap 'rm -rf "$scratch"' EXIT
 for t in "${TARGETS[@]}"; do
   mkdir -p "$scratch/$t"
   echo "fuzzing $t for ${SECONDS_EACH}s" >&2
-  # detect_leaks=0: protobuf and yaml-cpp keep static singletons the leak checker reports.
-  if ! ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  if ! UBSAN_OPTIONS=print_stacktrace=1 \
       "$BUILD_DIR/fuzz/$t" "$scratch/$t" "fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" -timeout=10 \
       -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD_DIR/artifacts/$t-" \
       >"$BUILD_DIR/artifacts/$t.log" 2>&1; then

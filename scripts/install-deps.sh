@@ -17,6 +17,9 @@ PKGS=(
   # One package per line below this point, so parallel additions merge cleanly.
   chromium
   fonts-dejavu-core
+  openssl
+  clang
+  libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

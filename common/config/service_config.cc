@@ -30,6 +30,8 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots that verify client certificates (mutual TLS)");
 ABSL_FLAG(std::string, tls_client_auth, "none",
           "Client certificates: none, request (verified when sent) or require (mutual TLS)");
+ABSL_FLAG(int, health_port, -1,
+          "Plaintext port serving only grpc.health.v1, for kubelet probes when gRPC is TLS (-1 = none, 0 = pick)");
 ABSL_FLAG(int, tls_reload_interval_s, 10, "Seconds between re-reads of the TLS files (rotation without restart)");
 
 namespace journey::config {
@@ -56,6 +58,9 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
   }
   if (c.metrics_port < 0 || c.metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--metrics_port: ", c.metrics_port, " is not a port"));
+  }
+  if (c.health_port < -1 || c.health_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--health_port: ", c.health_port, " is not a port or -1"));
   }
   if (auto url = storage::ParseRedisTarget(c.redis_url); !url.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", url.status().message()));
@@ -87,6 +92,7 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
     gethostname(host, sizeof(host) - 1);
     c.replica_id = absl::StrCat(host, "-", getpid());
   }
+  c.health_port = absl::GetFlag(FLAGS_health_port);
   c.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   c.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   c.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);

@@ -31,7 +31,10 @@ struct ServiceConfig {
   absl::Duration startup_deadline = absl::Seconds(15);
   absl::Duration drain_deadline = absl::Seconds(10);
   std::string replica_id;  // stable consumer name; defaults to hostname-pid
-  TlsConfig tls;           // every listening port of the binary (gRPC, and ingest's HTTP)
+  TlsConfig tls;           // the gRPC port (ingest's HTTP port stays plaintext: see README)
+  // A second, plaintext port serving only grpc.health.v1, for probes that cannot speak TLS
+  // (kubelet's gRPC probes); -1 = none, 0 = pick a free one.
+  int health_port = -1;
 };
 
 // Applies JOURNEY_<FLAG> environment variables to every registered absl flag, then parses

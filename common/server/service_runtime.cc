@@ -100,22 +100,38 @@ int ServiceRuntime::Run() {
     log::Error("cannot listen for gRPC", {{"flag", "--grpc_port"}, {"port", std::to_string(config_.grpc_port)}});
     return kExitConfig;
   }
+  // Health alone, in plaintext, for probes that cannot do TLS; it mirrors the main server's.
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (config_.health_port >= 0) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.health_port), grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      log::Error("cannot listen for health", {{"flag", "--health_port"}, {"port", std::to_string(config_.health_port)}});
+      return kExitConfig;
+    }
+  }
 
   for (BackgroundWorker* w : workers_) w->Start();
 
   // Health follows Redis: NOT_SERVING while it is unreachable, SERVING when it is back.
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  std::vector<grpc::HealthCheckServiceInterface*> healths = {server->GetHealthCheckService()};
+  if (health_server) healths.push_back(health_server->GetHealthCheckService());
   std::atomic<bool> stopping{false};
   std::mutex health_mu;
   std::condition_variable health_cv;
   auto set_serving = [&](bool serving) {
-    health->SetServingStatus(serving);
-    for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+    for (auto* health : healths) {
+      health->SetServingStatus(serving);
+      for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+    }
     serving_gauge.Set(serving ? 1 : 0);
   };
   set_serving(redis_->Ping().ok());
   // "liveness" stays SERVING until the drain, whatever Redis does (Kubernetes liveness probe).
-  health->SetServingStatus("liveness", true);
+  for (auto* health : healths) health->SetServingStatus("liveness", true);
   std::thread health_thread([&] {
     bool was_serving = true;
     while (!stopping) {
@@ -134,6 +150,7 @@ int ServiceRuntime::Run() {
   const std::string transport = config_.tls.enabled()
                                     ? absl::StrCat("tls client_auth=", config::ClientAuthName(config_.tls.client_auth))
                                     : "plaintext";
+  if (health_server) absl::StrAppend(&ports, " health=", health_port);
   for (const auto& [name, port] : extra_ports_) absl::StrAppend(&ports, " ", name, "=", port);
   log::Info(absl::StrCat(config_.name, " listening ", ports),
             {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
@@ -146,9 +163,10 @@ int ServiceRuntime::Run() {
                          {"deadline_s", std::to_string(absl::ToInt64Seconds(config_.drain_deadline))}});
 
   stopping = true;
-  health->Shutdown();  // every watcher sees NOT_SERVING from here on
+  for (auto* health : healths) health->Shutdown();  // every watcher sees NOT_SERVING from here on
   health_cv.notify_all();
   health_thread.join();
+  if (health_server) health_server->Shutdown(std::chrono::system_clock::now());
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(config_.drain_deadline));
   for (auto it = workers_.rbegin(); it != workers_.rend(); ++it) (*it)->Stop();
   server->Wait();

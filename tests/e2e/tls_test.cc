@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "journey/ingest/v1/ingest.grpc.pb.h"
+#include "common/server/health_check_client.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
@@ -88,13 +89,28 @@ class TlsTest : public ::testing::Test {
 
 TEST_F(TlsTest, EveryServiceServesTlsAndRefusesPlaintext) {
   for (const char* name : {"ingest", "journey", "persona", "recommend"}) {
-    ServiceProcess svc(name, redis_.url(), TlsFlags("none"));
+    auto flags = TlsFlags("none");
+    const int health_port = journey::testing::FreePort();
+    flags["health_port"] = std::to_string(health_port);
+    ServiceProcess svc(name, redis_.url(), flags);
     svc.set_channel_credentials(Tls());
     auto started = svc.Start();  // readiness is checked over TLS
     ASSERT_TRUE(started.ok()) << started;
     EXPECT_NE(svc.LogTail(1 << 20).find("\"transport\":\"tls client_auth=none\""), std::string::npos) << svc.LogTail();
     svc.set_channel_credentials(grpc::InsecureChannelCredentials());
     EXPECT_FALSE(svc.Serving()) << name << " answered a plaintext client";
+    // Kubelet's probes speak plaintext: the health port answers them, and only health.
+    auto probe = grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port), grpc::InsecureChannelCredentials());
+    EXPECT_TRUE(server::IsServing(probe, "", 2000)) << name;
+    EXPECT_TRUE(server::IsServing(probe, "liveness", 2000)) << name;
+    if (std::string(name) == "ingest") {
+      auto stub = ingest::v1::Ingest::NewStub(probe);
+      grpc::ClientContext ctx;
+      ingest::v1::TrackRequest request;
+      ingest::v1::TrackResponse response;
+      EXPECT_EQ(stub->Track(&ctx, request, &response).error_code(), grpc::StatusCode::UNIMPLEMENTED)
+          << "the plaintext health port serves more than health";
+    }
     EXPECT_EQ(svc.Stop(), 0) << svc.LogTail();
   }
 }
