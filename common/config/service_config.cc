@@ -25,7 +25,7 @@ ABSL_FLAG(std::string, workspace, "default", "Workspace id used when a call carr
 ABSL_FLAG(int, startup_deadline_s, 15, "Seconds to wait for Redis at start before exiting with code 2");
 ABSL_FLAG(int, drain_deadline_s, 10, "Seconds SIGTERM allows in-flight calls and batches to finish");
 ABSL_FLAG(std::string, replica_id, "", "Stable name of this replica (default: hostname-pid)");
-ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain to serve TLS with on every port (empty = plaintext)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain to serve gRPC with TLS (empty = plaintext)");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
 ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots that verify client certificates (mutual TLS)");
 ABSL_FLAG(std::string, tls_client_auth, "none",

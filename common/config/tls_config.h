@@ -1,6 +1,6 @@
-// The TLS settings every listening port shares (gRPC of each service, ingest's HTTP): which
-// certificate files to serve and whether to ask clients for theirs. Plain data, parsed from
-// flags in main(); common/server builds the transport credentials from it.
+// The TLS settings of a service's gRPC port: which certificate files to serve and whether to
+// ask clients for theirs. Plain data, parsed from flags in main(); common/server builds the
+// transport credentials from it. (ingest's HTTP port cannot use it: see the README, TLS.)
 #pragma once
 
 #include <string>
