@@ -18,6 +18,9 @@ PKGS=(
   chromium
   libssl-dev
   fonts-dejavu-core
+  openssl
+  clang
+  libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

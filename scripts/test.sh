@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the suite: unit, integration (real redis-server per test), end-to-end
-# (the real service binaries) and the deploy checks. Installs and builds what it needs first.
+# (the real service binaries, the fault suite) and the deploy checks, then the libFuzzer
+# targets for FUZZ_SECONDS each (default 20; 0 skips them). Installs and builds what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 600 -j"$(nproc)"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 600 -j"$(nproc)")
+if [ "${FUZZ_SECONDS:-20}" != "0" ]; then
+  scripts/fuzz.sh
+fi

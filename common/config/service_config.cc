@@ -40,6 +40,14 @@ ABSL_FLAG(int, default_stream_deadline_ms, 0, "Deadline of a watch/export/upload
 ABSL_FLAG(int, max_message_bytes, 8 * 1024 * 1024, "Largest inbound gRPC message");
 ABSL_FLAG(int, max_inflight_calls, 512, "Calls served at once; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(bool, log_hash_ids, false, "Log customer ids as a SHA-256 prefix instead of in clear");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain to serve gRPC with TLS (empty = plaintext)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_ca_file, "", "PEM roots that verify client certificates (mutual TLS)");
+ABSL_FLAG(std::string, tls_client_auth, "none",
+          "Client certificates: none, request (verified when sent) or require (mutual TLS)");
+ABSL_FLAG(int, health_port, -1,
+          "Plaintext port serving only grpc.health.v1, for kubelet probes when gRPC is TLS (-1 = none, 0 = pick)");
+ABSL_FLAG(int, tls_reload_interval_s, 10, "Seconds between re-reads of the TLS files (rotation without restart)");
 
 namespace journey::config {
 
@@ -66,6 +74,9 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
   if (c.metrics_port < 0 || c.metrics_port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("--metrics_port: ", c.metrics_port, " is not a port"));
   }
+  if (c.health_port < -1 || c.health_port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--health_port: ", c.health_port, " is not a port or -1"));
+  }
   if (auto url = storage::ParseRedisTarget(c.redis_url); !url.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", url.status().message()));
   }
@@ -85,7 +96,7 @@ absl::Status ValidateServiceConfig(const ServiceConfig& c) {
   if (!c.bootstrap_admin_key.empty() && c.bootstrap_admin_key.size() < 20) {
     return absl::InvalidArgumentError("--bootstrap_admin_key_file / JOURNEY_BOOTSTRAP_ADMIN_KEY: at least 20 characters");
   }
-  return absl::OkStatus();
+  return ValidateTlsConfig(c.tls);
 }
 
 ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& defaults) {
@@ -131,6 +142,16 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     c.replica_id = absl::StrCat(host, "-", getpid());
+  }
+  c.health_port = absl::GetFlag(FLAGS_health_port);
+  c.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  c.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  c.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  c.tls.reload_interval_s = absl::GetFlag(FLAGS_tls_reload_interval_s);
+  if (!ParseClientAuth(absl::GetFlag(FLAGS_tls_client_auth), &c.tls.client_auth)) {
+    std::fprintf(stderr, "configuration error: --tls_client_auth: '%s' is not none, request or require\n",
+                 absl::GetFlag(FLAGS_tls_client_auth).c_str());
+    std::exit(1);
   }
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &c.log_level)) {
     std::fprintf(stderr, "configuration error: --log_level: '%s' is not debug, info, warn or error\n",

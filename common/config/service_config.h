@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/config/tls_config.h"
 #include "common/log/log.h"
 
 namespace journey::config {
@@ -42,6 +43,10 @@ struct ServiceConfig {
   int max_message_bytes = 8 * 1024 * 1024;  // inbound gRPC message
   int max_inflight_calls = 512;             // server threads; over it new calls get RESOURCE_EXHAUSTED
   bool log_hash_ids = false;
+  TlsConfig tls;           // the gRPC port (ingest's HTTP port stays plaintext: see README)
+  // A second, plaintext port serving only grpc.health.v1, for probes that cannot speak TLS
+  // (kubelet's gRPC probes); -1 = none, 0 = pick a free one.
+  int health_port = -1;
 };
 
 // Applies JOURNEY_<FLAG> environment variables to every registered absl flag, then parses

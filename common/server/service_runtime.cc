@@ -17,6 +17,7 @@
 #include "common/auth/key_store.h"
 #include "common/log/log.h"
 #include "common/storage/redis_url.h"
+#include "common/server/server_credentials.h"
 #include "common/storage/redis_factory.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
@@ -125,7 +126,7 @@ int ServiceRuntime::Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.grpc_port), MakeServerCredentials(config_.tls),
                            &grpc_port);
   builder.SetMaxReceiveMessageSize(config_.max_message_bytes);
   // Bounded: at most max_inflight_calls handler threads; calls beyond get RESOURCE_EXHAUSTED
@@ -140,6 +141,19 @@ int ServiceRuntime::Run() {
     log::Error("cannot listen for gRPC", {{"flag", "--grpc_port"}, {"port", std::to_string(config_.grpc_port)}});
     return kExitConfig;
   }
+  // Health alone, in plaintext, for probes that cannot do TLS; it mirrors the main server's.
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (config_.health_port >= 0) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(absl::StrCat("0.0.0.0:", config_.health_port), grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      log::Error("cannot listen for health", {{"flag", "--health_port"}, {"port", std::to_string(config_.health_port)}});
+      return kExitConfig;
+    }
+  }
 
   if (auto st = StartAuth(); !st.ok()) {
     log::Error("api keys not loaded", {{"error", std::string(st.message())}});
@@ -149,18 +163,21 @@ int ServiceRuntime::Run() {
   for (BackgroundWorker* w : workers_) w->Start();
 
   // Health follows Redis: NOT_SERVING while it is unreachable, SERVING when it is back.
-  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  std::vector<grpc::HealthCheckServiceInterface*> healths = {server->GetHealthCheckService()};
+  if (health_server) healths.push_back(health_server->GetHealthCheckService());
   std::atomic<bool> stopping{false};
   std::mutex health_mu;
   std::condition_variable health_cv;
   auto set_serving = [&](bool serving) {
-    health->SetServingStatus(serving);
-    for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+    for (auto* health : healths) {
+      health->SetServingStatus(serving);
+      for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+    }
     serving_gauge.Set(serving ? 1 : 0);
   };
   set_serving(redis_->Ping().ok());
   // "liveness" stays SERVING until the drain, whatever Redis does (Kubernetes liveness probe).
-  health->SetServingStatus("liveness", true);
+  for (auto* health : healths) health->SetServingStatus("liveness", true);
   std::thread health_thread([&] {
     bool was_serving = true;
     while (!stopping) {
@@ -176,11 +193,15 @@ int ServiceRuntime::Run() {
   });
 
   std::string ports = absl::StrCat("grpc=", grpc_port, " metrics=", metrics_port);
+  const std::string transport = config_.tls.enabled()
+                                    ? absl::StrCat("tls client_auth=", config::ClientAuthName(config_.tls.client_auth))
+                                    : "plaintext";
+  if (health_server) absl::StrAppend(&ports, " health=", health_port);
   for (const auto& [name, port] : extra_ports_) absl::StrAppend(&ports, " ", name, "=", port);
   log::Info(absl::StrCat(config_.name, " listening ", ports),
             {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
              {"redis", storage::RedactRedisUrl(config_.redis_url)},
-             {"auth", config_.auth_enabled ? "on" : "off"}});
+             {"transport", transport}, {"auth", config_.auth_enabled ? "on" : "off"}});
 
   sigset_t set = StopSignals();
   int sig = 0;
@@ -189,9 +210,10 @@ int ServiceRuntime::Run() {
                          {"deadline_s", std::to_string(absl::ToInt64Seconds(config_.drain_deadline))}});
 
   stopping = true;
-  health->Shutdown();  // every watcher sees NOT_SERVING from here on
+  for (auto* health : healths) health->Shutdown();  // every watcher sees NOT_SERVING from here on
   health_cv.notify_all();
   health_thread.join();
+  if (health_server) health_server->Shutdown(std::chrono::system_clock::now());
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(config_.drain_deadline));
   for (auto it = workers_.rbegin(); it != workers_.rend(); ++it) (*it)->Stop();
   server->Wait();

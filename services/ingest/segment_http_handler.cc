@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "services/ingest/json_depth.h"
 #include "services/ingest/segment_json.h"
 
 namespace journey::ingest {
@@ -43,6 +44,10 @@ HttpReply FromStatus(const absl::Status& st) {
 }
 
 std::optional<json> Parse(absl::string_view body, HttpReply* error) {
+  if (!JsonDepthAtMost(body, kMaxJsonDepth)) {
+    *error = Fail(400, "body", "invalid", absl::StrCat("nests deeper than ", kMaxJsonDepth, " levels"));
+    return std::nullopt;
+  }
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     *error = Fail(400, "body", "invalid", "is not a JSON object");

@@ -1,6 +1,5 @@
 // The Segment-compatible HTTP API of the journey-ingest binary, driven by libcurl with
 // Segment-shaped JSON: batches, retries, validation answers, limits, Redis down.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -11,22 +10,14 @@
 #include "journey/ingest/v1/ingest.grpc.pb.h"
 #include "services/ingest/ingest_process_fixture.h"
 #include "tests/testing/poll.h"
+#include "tests/testing/http_client.h"
 
 namespace journey::ingest {
 namespace {
 
 using json = nlohmann::json;
 
-struct Response {
-  long status = 0;
-  std::string body;
-  std::string headers;
-};
-
-size_t Collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
+using Response = journey::testing::HttpResponse;
 
 class SegmentHttpTest : public IngestProcessTest {
  protected:
@@ -36,24 +27,7 @@ class SegmentHttpTest : public IngestProcessTest {
   }
 
   Response Post(const std::string& path, const std::string& body) {
-    CURL* curl = curl_easy_init();
-    Response r;
-    const std::string url = "http://127.0.0.1:" + std::to_string(ingest_->http_port()) + path;
-    curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_USERPWD, "dev:");  // the write key as HTTP Basic user
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Collect);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Collect);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    return r;
+    return journey::testing::HttpPost(ingest_->http_port(), path, body);
   }
 
   // Envelopes for `uid` across all partitions, in stream order per partition.
@@ -121,6 +95,21 @@ TEST_F(SegmentHttpTest, BadInputIs400NamingTheField) {
   EXPECT_EQ(json::parse(r.body)["error"]["field"], "properties.currency") << r.body;
   r = Post("/v1/nothing", "{}");
   EXPECT_EQ(r.status, 404);
+}
+
+// 200,000 nested arrays fit in a batch body; copying or printing them once parsed would
+// recurse that deep and overflow the worker's stack, so they are refused before parsing.
+TEST_F(SegmentHttpTest, DeeplyNestedJsonIs400AndTheServiceLives) {
+  const int depth = 200000;
+  const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+  Response r = Post("/v1/batch", R"({"batch": [{"type": "track", "userId": "u", "event": "x", "properties": {"a": )" +
+                                     deep + "}}]}");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("nests deeper"), std::string::npos) << r.body;
+  // Brackets inside strings are text, and a normal nested property still works.
+  r = Post("/v1/track", R"({"userId": "u", "event": "Product Viewed", "properties": {"note": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+                            "notes": {"wrap": [1, [2, [3]]]}}})");
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_F(SegmentHttpTest, OversizedEventIs413) {

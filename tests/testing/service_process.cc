@@ -74,7 +74,8 @@ absl::Status ServiceProcess::Start(absl::Duration deadline) {
 
 std::shared_ptr<grpc::Channel> ServiceProcess::channel() {
   if (!channel_) {
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_), grpc::InsecureChannelCredentials());
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                   credentials_ ? credentials_ : grpc::InsecureChannelCredentials());
   }
   return channel_;
 }

@@ -35,6 +35,11 @@ class ServiceProcess {
   void Kill();  // SIGKILL, wait
 
   bool Serving(const std::string& service = "");
+  // Credentials of channel() and the health checks (plaintext unless set), e.g. TLS roots.
+  void set_channel_credentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    credentials_ = std::move(credentials);
+    channel_.reset();
+  }
   std::shared_ptr<grpc::Channel> channel();
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
@@ -54,6 +59,7 @@ class ServiceProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
 
 }  // namespace journey::testing
