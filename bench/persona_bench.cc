@@ -2,6 +2,8 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +33,26 @@ long Arg(int argc, char** argv, const char* name, long def) {
     if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return std::atol(argv[i] + prefix.size());
   }
   return def;
+}
+
+// CPU seconds (user + system) this process has used so far.
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds the redis-server has used so far (INFO cpu), or -1.
+double RedisCpuSeconds(journey::storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "cpu"});
+  if (!info.ok()) return -1;
+  double total = 0;
+  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const size_t at = info->str.find(field);
+    if (at == std::string::npos) return -1;
+    total += std::atof(info->str.c_str() + at + std::strlen(field));
+  }
+  return total;
 }
 
 // 50 definitions mixing every kind of node: windows, traits, computed, stage, consent, personas.
@@ -117,6 +139,8 @@ int main(int argc, char** argv) {
   }
 
   const absl::Time start = absl::Now();
+  const double cpu_start = ProcessCpuSeconds();
+  const double redis_cpu_start = RedisCpuSeconds(client->get());
   long applied = 0;
   for (int p = 0; p < partitions; ++p) {
     auto& entries = per_partition[p];
@@ -131,6 +155,8 @@ int main(int argc, char** argv) {
     }
   }
   const double apply_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const double apply_cpu_s = ProcessCpuSeconds() - cpu_start;
+  const double redis_cpu_s = RedisCpuSeconds(client->get()) - redis_cpu_start;
 
   PersonaLogic logic(&store, &aggregator, &engine, clock, {});
   std::vector<double> lat_us;
@@ -147,9 +173,11 @@ int main(int argc, char** argv) {
   auto changes = client->get()->Command({"XLEN", keys::SegmentChanges("default")});
   std::printf(
       "{\"segments\": %zu, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
-      "\"events_per_second\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
+      "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
+      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
-      defs->size(), applied, users, batch_size, apply_s, applied / apply_s,
+      defs->size(), applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
+      redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
       changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;
 }

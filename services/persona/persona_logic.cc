@@ -91,7 +91,7 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       lp.record.mutable_profile()->set_found(true);
       ToProto(now, lp.record.mutable_profile()->mutable_updated_at());
       w.snapshot = ProfileAggregator::Snapshot(lp.record, now);
-      w.record = lp.record;
+      w.record = std::move(lp.record);
       writes.push_back(std::move(w));
       written.push_back(k);
     }
@@ -116,6 +116,7 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
 
 absl::StatusOr<std::pair<int64_t, int64_t>> PersonaLogic::Estimate(const pb::Condition& condition) {
   const absl::Time now = clock_->Now();
+  const CompiledCondition compiled(condition);
   int64_t members = 0, population = 0;
   std::string cursor = "0";
   do {
@@ -125,7 +126,7 @@ absl::StatusOr<std::pair<int64_t, int64_t>> PersonaLogic::Estimate(const pb::Con
     for (auto& record : page->records) {
       ++population;
       aggregator_->Refresh(now, &record);
-      if (EvaluateCondition(condition, record, now)) ++members;
+      if (compiled.Matches(record, now)) ++members;
     }
   } while (cursor != "0");
   return std::make_pair(members, population);

@@ -39,6 +39,9 @@ return #ARGV - 1
 
 }  // namespace
 
+ProfileStore::ProfileStore(storage::RedisClient* redis, StoreOptions options)
+    : redis_(redis), options_(options), commit_script_(kCommitScript), publish_script_(kPublishScript) {}
+
 absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<UserRef>& users) {
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(users.size() * 2);
@@ -76,15 +79,23 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(writes.size() + extra.size());
   for (const ProfileWrite& w : writes) {
-    cmds.push_back({"EVAL", kCommitScript, "2", keys::Profile(w.user.workspace, w.user.user_id),
-                    keys::View(w.user.workspace, w.user.user_id), std::to_string(w.expected_revision),
-                    w.erase ? std::string() : w.record.SerializeAsString(),
-                    w.erase ? std::string() : w.snapshot.SerializeAsString()});
+    storage::RedisCommand cmd = storage::RedisScript::Call(2);
+    cmd.reserve(8);
+    cmd.push_back(keys::Profile(w.user.workspace, w.user.user_id));
+    cmd.push_back(keys::View(w.user.workspace, w.user.user_id));
+    cmd.push_back(std::to_string(w.expected_revision));
+    cmd.emplace_back();
+    cmd.emplace_back();
+    if (!w.erase) {
+      w.record.SerializeToString(&cmd[6]);
+      w.snapshot.SerializeToString(&cmd[7]);
+    }
+    cmds.push_back(std::move(cmd));
   }
   for (const auto& c : extra) cmds.push_back(c);
   std::vector<bool> committed(writes.size(), false);
   if (cmds.empty()) return committed;
-  auto replies = redis_->Pipeline(cmds);
+  auto replies = commit_script_.Pipeline(redis_, std::move(cmds));
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i < writes.size(); ++i) {
     const storage::RedisReply& r = (*replies)[i];
@@ -104,11 +115,11 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
     if (!committed[i] || w.changes.empty()) continue;
     auto it = publish.find(w.user.workspace);
     if (it == publish.end()) {
-      it = publish
-               .insert({w.user.workspace,
-                        {"EVAL", kPublishScript, "2", keys::SegmentChanges(w.user.workspace),
-                         keys::SegmentChangeSeq(w.user.workspace), maxlen}})
-               .first;
+      storage::RedisCommand cmd = storage::RedisScript::Call(2);
+      cmd.push_back(keys::SegmentChanges(w.user.workspace));
+      cmd.push_back(keys::SegmentChangeSeq(w.user.workspace));
+      cmd.push_back(maxlen);
+      it = publish.insert({w.user.workspace, std::move(cmd)}).first;
     }
     int64_t last = 0;
     for (const pb::SegmentChange& c : w.changes) {
@@ -120,7 +131,7 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   if (publish.empty()) return committed;
   std::vector<storage::RedisCommand> pcmds;
   for (auto& [ws, cmd] : publish) pcmds.push_back(std::move(cmd));
-  auto published = redis_->Pipeline(pcmds);
+  auto published = publish_script_.Pipeline(redis_, std::move(pcmds));
   if (!published.ok()) return published.status();
   for (const auto& r : *published) {
     if (r.is_error()) return absl::UnavailableError(absl::StrCat("change publish: ", r.str));

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/storage/redis_client.h"
+#include "common/storage/redis_script.h"
 #include "journey/common/v1/common.pb.h"
 #include "journey/persona/v1/persona.pb.h"
 
@@ -67,7 +68,7 @@ struct StoreOptions {
 
 class ProfileStore {
  public:
-  explicit ProfileStore(storage::RedisClient* redis, StoreOptions options = {}) : redis_(redis), options_(options) {}
+  explicit ProfileStore(storage::RedisClient* redis, StoreOptions options = {});
 
   // One round trip for any number of users.
   absl::StatusOr<std::vector<LoadedProfile>> Load(const std::vector<UserRef>& users);
@@ -92,6 +93,8 @@ class ProfileStore {
  private:
   storage::RedisClient* redis_;
   StoreOptions options_;
+  storage::RedisScript commit_script_;
+  storage::RedisScript publish_script_;
 };
 
 // Parses a SegmentChange stream entry's fields ("seq", "c") into a change with its cursor.

@@ -151,7 +151,7 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
       lp.record.mutable_profile()->set_found(true);
       *lp.record.mutable_profile()->mutable_updated_at() = ToProto(now);
       write.snapshot = ProfileAggregator::Snapshot(lp.record, now);
-      write.record = lp.record;
+      write.record = std::move(lp.record);
     }
     writes.push_back(std::move(write));
   }
