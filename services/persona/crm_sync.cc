@@ -183,6 +183,7 @@ absl::Status CrmSync::ExportSegment(const std::string& segment, const std::vecto
     return absl::NotFoundError(absl::StrCat("segment: no segment '", segment, "'"));
   }
   std::set<std::string> emitted;
+  const absl::Time now = logic_->Now();
   std::string cursor = "0";
   do {
     auto page = store_->ScanRecords(logic_->workspace(), cursor, 500);
@@ -192,6 +193,7 @@ absl::Status CrmSync::ExportSegment(const std::string& segment, const std::vecto
       const auto& segs = record.profile().segments();
       if (std::find(segs.begin(), segs.end(), segment) == segs.end()) continue;
       if (!emitted.insert(record.profile().user_id()).second) continue;
+      logic_->RefreshForReading(now, &record);
       pb::Profile p = record.profile();
       p.set_found(true);
       if (!emit(p)) return absl::OkStatus();

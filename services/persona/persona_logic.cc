@@ -81,7 +81,7 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       if (lp.has_journey && !lp.journey.stage().empty()) {
         lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
       }
-      aggregator_->Refresh(now, &lp.record);
+      aggregator_->RefreshForStorage(now, &lp.record);
       ProfileWrite w;
       w.user = lp.user;
       w.expected_revision = lp.revision;

@@ -142,7 +142,7 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
       if (lp.has_journey && !lp.journey.stage().empty()) {
         lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
       }
-      aggregator_->Refresh(now, &lp.record);
+      aggregator_->RefreshForStorage(now, &lp.record);
     }
     std::vector<pb::SegmentChange> changes;
     if (evaluator_ != nullptr) changes = evaluator_->Evaluate(user.workspace, now, w.erased, &lp.record);
