@@ -189,6 +189,7 @@ absl::Status CrmSync::ExportSegment(const std::string& segment, const std::vecto
     auto page = store_->ScanRecords(logic_->workspace(), cursor, 500);
     if (!page.ok()) return page.status();
     cursor = page->cursor;
+    if (auto s = store_->RefreshJourneyStages(logic_->workspace(), &page->records); !s.ok()) return s;
     for (auto& record : page->records) {
       const auto& segs = record.profile().segments();
       if (std::find(segs.begin(), segs.end(), segment) == segs.end()) continue;

@@ -123,6 +123,7 @@ absl::StatusOr<std::pair<int64_t, int64_t>> PersonaLogic::Estimate(const pb::Con
     auto page = store_->ScanRecords(options_.workspace, cursor, 500);
     if (!page.ok()) return page.status();
     cursor = page->cursor;
+    if (auto s = store_->RefreshJourneyStages(options_.workspace, &page->records); !s.ok()) return s;
     for (auto& record : page->records) {
       ++population;
       aggregator_->Refresh(now, &record);

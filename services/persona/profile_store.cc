@@ -186,6 +186,25 @@ absl::StatusOr<RecordPage> ProfileStore::ScanRecords(const std::string& workspac
   return page;
 }
 
+absl::Status ProfileStore::RefreshJourneyStages(const std::string& workspace, std::vector<pb::ProfileRecord>* records) {
+  if (records->empty()) return absl::OkStatus();
+  std::vector<storage::RedisCommand> gets;
+  gets.reserve(records->size());
+  for (const auto& r : *records) {
+    gets.push_back({"HGET", keys::View(workspace, r.profile().user_id()), std::string(keys::kViewJourneyField)});
+  }
+  auto replies = redis_->Pipeline(gets);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < records->size(); ++i) {
+    cpb::JourneySnapshot journey;
+    const storage::RedisReply& r = (*replies)[i];
+    if (r.is_string() && journey.ParseFromString(r.str) && !journey.stage().empty()) {
+      (*records)[i].mutable_profile()->mutable_computed()->set_journey_stage(journey.stage());
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ProfileStore::ResolveAlias(const std::string& workspace, const std::string& id) {
   auto reply = redis_->Command({"GET", keys::PersonaAlias(workspace, id)});
   if (!reply.ok()) return reply.status();

@@ -85,6 +85,11 @@ class ProfileStore {
   // One page of a SCAN over the workspace's profiles (`cursor` "0" starts).
   absl::StatusOr<RecordPage> ScanRecords(const std::string& workspace, const std::string& cursor, int count);
 
+  // Sets each record's computed.journey_stage from the journey service's snapshot in the
+  // shared view (one round trip): the stage can change with no event reaching persona (a
+  // timeout), or after persona applied the event (the services consume the stream side by side).
+  absl::Status RefreshJourneyStages(const std::string& workspace, std::vector<pb::ProfileRecord>* records);
+
   // The user an id was merged into, or "" when it was not.
   absl::StatusOr<std::string> ResolveAlias(const std::string& workspace, const std::string& id);
 
