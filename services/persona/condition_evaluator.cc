@@ -292,6 +292,10 @@ void ValidateComparison(const pb::Comparison& c, const std::string& path, std::v
 }  // namespace
 
 struct CompiledCondition::Node {
+  Node() = default;
+  Node(Node&&) = default;
+  Node(const Node&) = delete;  // `want` points into `value`: never copied once bound
+
   enum class Kind { kAll, kAny, kNot, kCompare, kEventCount, kNever };
   Kind kind = Kind::kNever;
   std::vector<Node> children;  // kAll, kAny; kNot has one
