@@ -2,6 +2,9 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
+//                             [--journey=0|1]
+// --journey=1 first writes a journey snapshot per user into the shared view (stage, 5 stage
+// visits, 30 touchpoints, 20 product ids), as the journey service running alongside would.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
   const long users = Arg(argc, argv, "users", 5000);
   const long batch_size = Arg(argc, argv, "batch", 512);
   const long reads = Arg(argc, argv, "reads", 5000);
+  const long journey_snapshots = Arg(argc, argv, "journey", 0);
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -109,6 +113,37 @@ int main(int argc, char** argv) {
   ProfileAggregator aggregator;
   MembershipEngine engine(&catalog);
   ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+
+  if (journey_snapshots != 0) {
+    std::vector<storage::RedisCommand> writes;
+    for (long u = 0; u < users; ++u) {
+      const std::string uid = absl::StrCat("bench-user-", u);
+      cpb::JourneySnapshot j;
+      j.set_user_id(uid);
+      j.set_workspace_id("default");
+      j.set_journey_id("default");
+      j.set_stage("DECISION");
+      for (const char* stage : {"AWARENESS", "CONSIDERATION", "DECISION", "PURCHASE", "DECISION"}) {
+        auto* v = j.add_history();
+        v->set_stage(stage);
+        v->set_entered_by("Product Viewed");
+        ToProto(absl::Now(), v->mutable_entered_at());
+      }
+      for (int t = 0; t < 30; ++t) {
+        auto* tp = j.add_touchpoints();
+        tp->set_channel(cpb::CHANNEL_WEB);
+        tp->set_event_name("Product Viewed");
+        tp->set_product_id(absl::StrCat("prod-", t));
+        tp->set_stage("CONSIDERATION");
+        tp->set_message_id(absl::StrCat(uid, "-m", t));
+        tp->set_category("cat-1");
+        ToProto(absl::Now(), tp->mutable_time());
+      }
+      for (int r = 0; r < 20; ++r) j.add_recent_product_ids(absl::StrCat("prod-", r));
+      writes.push_back({"HSET", keys::View("default", uid), std::string(keys::kViewJourneyField), j.SerializeAsString()});
+    }
+    if (!client->get()->Pipeline(writes).ok()) return 1;
+  }
 
   // Events per partition, as the consumer would read them.
   std::mt19937 rng(7);
@@ -172,11 +207,11 @@ int main(int argc, char** argv) {
   auto pct = [&](double q) { return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(q * lat_us.size()))]; };
   auto changes = client->get()->Command({"XLEN", keys::SegmentChanges("default")});
   std::printf(
-      "{\"segments\": %zu, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
+      "{\"segments\": %zu, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
       "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
       "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
-      defs->size(), applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
+      defs->size(), journey_snapshots != 0 ? "true" : "false", applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
       redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
       changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;

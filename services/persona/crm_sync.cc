@@ -168,7 +168,9 @@ absl::StatusOr<pb::ProfileExport> CrmSync::ExportProfile(const std::string& id) 
   const pb::Profile& p = lp->record.profile();
   *out.mutable_profile() = p;
   out.mutable_profile()->set_found(true);
-  if (lp->has_journey) *out.mutable_journey() = lp->journey;
+  if (!lp->journey_snapshot.empty() && !out.mutable_journey()->ParseFromString(lp->journey_snapshot)) {
+    return absl::InternalError(absl::StrCat("journey snapshot of ", id, " does not parse"));
+  }
   out.add_keys(keys::Profile(ws, p.user_id()));
   out.add_keys(keys::View(ws, p.user_id()));
   for (const auto& anon : p.anonymous_ids()) out.add_keys(keys::PersonaAlias(ws, anon));

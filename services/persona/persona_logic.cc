@@ -23,9 +23,7 @@ absl::StatusOr<LoadedProfile> PersonaLogic::LoadResolved(const std::string& id) 
     }
   }
   if (!lp.exists) return absl::NotFoundError(absl::StrCat("no profile for id '", id, "'"));
-  if (lp.has_journey && !lp.journey.stage().empty()) {
-    lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-  }
+  TakeJourneyStage(&lp);
   aggregator_->Refresh(clock_->Now(), &lp.record);
   return lp;
 }
@@ -78,9 +76,7 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       if (first_of[lp.user] != k || done.count(lp.user)) continue;
       done.insert(lp.user);
       if (!dirty[k]) continue;
-      if (lp.has_journey && !lp.journey.stage().empty()) {
-        lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-      }
+      TakeJourneyStage(&lp);
       aggregator_->RefreshForStorage(now, &lp.record);
       ProfileWrite w;
       w.user = lp.user;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/keys.h"
@@ -37,7 +40,31 @@ end
 return #ARGV - 1
 )lua";
 
+// The `stage` of a serialized JourneySnapshot, skipping every other field unparsed: the
+// snapshot carries journey's history and touchpoints, which persona never reads.
+std::string JourneyStageOf(const std::string& snapshot) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(snapshot.data()),
+                                            static_cast<int>(snapshot.size()));
+  std::string stage;
+  while (const uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == cpb::JourneySnapshot::kStageFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::ReadString(&in, &stage)) return "";
+      continue;  // a later occurrence wins, as in a full parse
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return "";
+  }
+  return stage;
+}
+
 }  // namespace
+
+void TakeJourneyStage(LoadedProfile* loaded) {
+  if (!loaded->journey_stage.empty()) {
+    loaded->record.mutable_profile()->mutable_computed()->set_journey_stage(loaded->journey_stage);
+  }
+}
 
 ProfileStore::ProfileStore(storage::RedisClient* redis, StoreOptions options)
     : redis_(redis), options_(options), commit_script_(kCommitScript), publish_script_(kPublishScript) {}
@@ -57,7 +84,7 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
     LoadedProfile& lp = out[i];
     lp.user = users[i];
     const storage::RedisReply& prof = (*replies)[2 * i];
-    const storage::RedisReply& view = (*replies)[2 * i + 1];
+    storage::RedisReply& view = (*replies)[2 * i + 1];
     if (prof.is_error()) return absl::UnavailableError(absl::StrCat("HMGET profile: ", prof.str));
     if (prof.is_array() && prof.elements.size() == 3 && prof.elements[0].is_string()) {
       if (!lp.record.ParseFromString(prof.elements[0].str)) {
@@ -69,7 +96,10 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
       long long pub = 0;
       if (prof.elements[2].is_string() && absl::SimpleAtoi(prof.elements[2].str, &pub)) lp.published = pub;
     }
-    if (view.is_string() && lp.journey.ParseFromString(view.str)) lp.has_journey = true;
+    if (view.is_string()) {
+      lp.journey_stage = JourneyStageOf(view.str);
+      lp.journey_snapshot = std::move(view.str);
+    }
   }
   return out;
 }
@@ -196,11 +226,9 @@ absl::Status ProfileStore::RefreshJourneyStages(const std::string& workspace, st
   auto replies = redis_->Pipeline(gets);
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i < records->size(); ++i) {
-    cpb::JourneySnapshot journey;
     const storage::RedisReply& r = (*replies)[i];
-    if (r.is_string() && journey.ParseFromString(r.str) && !journey.stage().empty()) {
-      (*records)[i].mutable_profile()->mutable_computed()->set_journey_stage(journey.stage());
-    }
+    const std::string stage = r.is_string() ? JourneyStageOf(r.str) : std::string();
+    if (!stage.empty()) (*records)[i].mutable_profile()->mutable_computed()->set_journey_stage(stage);
   }
   return absl::OkStatus();
 }

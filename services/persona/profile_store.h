@@ -35,9 +35,15 @@ struct LoadedProfile {
   int64_t revision = 0;  // 0 = no profile stored yet
   int64_t published = 0;  // the last user_sequence known to be in the change stream
   pb::ProfileRecord record;
-  bool has_journey = false;
-  cpb::JourneySnapshot journey;  // the journey service's view field, when present
+  // From the journey service's field of the shared view: its current stage ("" = none), read
+  // without parsing the rest of the snapshot (history, touchpoints), and the snapshot's bytes
+  // for whoever needs all of it (the access export).
+  std::string journey_stage;
+  std::string journey_snapshot;
 };
+
+// Sets the record's computed.journey_stage to journey's stage, when journey has one.
+void TakeJourneyStage(LoadedProfile* loaded);
 
 struct ProfileWrite {
   UserRef user;

@@ -139,9 +139,7 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
     write.expected_revision = lp.revision;
     write.erase = w.erased;
     if (!w.erased) {
-      if (lp.has_journey && !lp.journey.stage().empty()) {
-        lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-      }
+      TakeJourneyStage(&lp);
       aggregator_->RefreshForStorage(now, &lp.record);
     }
     std::vector<pb::SegmentChange> changes;
