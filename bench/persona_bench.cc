@@ -2,6 +2,11 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
+//                             [--journey=0|1]
+// --journey=1 first writes a journey snapshot per user into the shared view (stage, 5 stage
+// visits, 30 touchpoints, 20 product ids), as the journey service running alongside would.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +38,26 @@ long Arg(int argc, char** argv, const char* name, long def) {
   return def;
 }
 
+// CPU seconds (user + system) this process has used so far.
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds the redis-server has used so far (INFO cpu), or -1.
+double RedisCpuSeconds(journey::storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "cpu"});
+  if (!info.ok()) return -1;
+  double total = 0;
+  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const size_t at = info->str.find(field);
+    if (at == std::string::npos) return -1;
+    total += std::atof(info->str.c_str() + at + std::strlen(field));
+  }
+  return total;
+}
+
 // 50 definitions mixing every kind of node: windows, traits, computed, stage, consent, personas.
 std::string FiftySegments() {
   const char* events[] = {"Product Viewed", "Product Added", "Order Completed", "Checkout Started", "Page Viewed"};
@@ -59,6 +84,7 @@ int main(int argc, char** argv) {
   const long users = Arg(argc, argv, "users", 5000);
   const long batch_size = Arg(argc, argv, "batch", 512);
   const long reads = Arg(argc, argv, "reads", 5000);
+  const long journey_snapshots = Arg(argc, argv, "journey", 0);
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -87,6 +113,37 @@ int main(int argc, char** argv) {
   ProfileAggregator aggregator;
   MembershipEngine engine(&catalog);
   ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+
+  if (journey_snapshots != 0) {
+    std::vector<storage::RedisCommand> writes;
+    for (long u = 0; u < users; ++u) {
+      const std::string uid = absl::StrCat("bench-user-", u);
+      cpb::JourneySnapshot j;
+      j.set_user_id(uid);
+      j.set_workspace_id("default");
+      j.set_journey_id("default");
+      j.set_stage("DECISION");
+      for (const char* stage : {"AWARENESS", "CONSIDERATION", "DECISION", "PURCHASE", "DECISION"}) {
+        auto* v = j.add_history();
+        v->set_stage(stage);
+        v->set_entered_by("Product Viewed");
+        ToProto(absl::Now(), v->mutable_entered_at());
+      }
+      for (int t = 0; t < 30; ++t) {
+        auto* tp = j.add_touchpoints();
+        tp->set_channel(cpb::CHANNEL_WEB);
+        tp->set_event_name("Product Viewed");
+        tp->set_product_id(absl::StrCat("prod-", t));
+        tp->set_stage("CONSIDERATION");
+        tp->set_message_id(absl::StrCat(uid, "-m", t));
+        tp->set_category("cat-1");
+        ToProto(absl::Now(), tp->mutable_time());
+      }
+      for (int r = 0; r < 20; ++r) j.add_recent_product_ids(absl::StrCat("prod-", r));
+      writes.push_back({"HSET", keys::View("default", uid), std::string(keys::kViewJourneyField), j.SerializeAsString()});
+    }
+    if (!client->get()->Pipeline(writes).ok()) return 1;
+  }
 
   // Events per partition, as the consumer would read them.
   std::mt19937 rng(7);
@@ -117,6 +174,8 @@ int main(int argc, char** argv) {
   }
 
   const absl::Time start = absl::Now();
+  const double cpu_start = ProcessCpuSeconds();
+  const double redis_cpu_start = RedisCpuSeconds(client->get());
   long applied = 0;
   for (int p = 0; p < partitions; ++p) {
     auto& entries = per_partition[p];
@@ -131,6 +190,8 @@ int main(int argc, char** argv) {
     }
   }
   const double apply_s = absl::ToDoubleSeconds(absl::Now() - start);
+  const double apply_cpu_s = ProcessCpuSeconds() - cpu_start;
+  const double redis_cpu_s = RedisCpuSeconds(client->get()) - redis_cpu_start;
 
   PersonaLogic logic(&store, &aggregator, &engine, clock, {});
   std::vector<double> lat_us;
@@ -146,10 +207,12 @@ int main(int argc, char** argv) {
   auto pct = [&](double q) { return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(q * lat_us.size()))]; };
   auto changes = client->get()->Command({"XLEN", keys::SegmentChanges("default")});
   std::printf(
-      "{\"segments\": %zu, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
-      "\"events_per_second\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
+      "{\"segments\": %zu, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
+      "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
+      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
-      defs->size(), applied, users, batch_size, apply_s, applied / apply_s,
+      defs->size(), journey_snapshots != 0 ? "true" : "false", applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
+      redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
       changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -16,255 +17,438 @@ namespace {
 
 namespace cpb = ::journey::common::v1;
 
-const std::set<std::string>& Operators() {
-  static const auto* ops = new std::set<std::string>{"==", "!=", "<", "<=", ">", ">=", "in", "contains", "exists"};
-  return *ops;
-}
-
-const std::set<std::string>& ComputedFields() {
-  static const auto* fields = new std::set<std::string>{
-      "orders", "revenue", "events", "sessions", "average_order_value", "days_since_last_order",
-      "days_since_last_seen", "days_since_first_seen", "average_sentiment", "sentiment_samples",
-      "preferred_channel", "favourite_categories", "favourite_brands", "first_seen", "last_seen",
-      "last_order_at", "journey_stage"};
-  return *fields;
-}
-
-cpb::TraitValue Number(double v) {
-  cpb::TraitValue t;
-  t.set_number_value(v);
-  return t;
-}
-cpb::TraitValue String(std::string v) {
-  cpb::TraitValue t;
-  t.set_string_value(std::move(v));
-  return t;
-}
-cpb::TraitValue Bool(bool v) {
-  cpb::TraitValue t;
-  t.set_bool_value(v);
-  return t;
-}
-cpb::TraitValue Time(const google::protobuf::Timestamp& ts) {
-  cpb::TraitValue t;
-  *t.mutable_time_value() = ts;
-  return t;
-}
-cpb::TraitValue List(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  cpb::TraitValue t;
-  for (const auto& v : values) t.mutable_list_value()->add_values(v);
-  return t;
-}
-
 double Days(absl::Duration d) { return absl::ToDoubleHours(d) / 24.0; }
 
-std::string ChannelName(int channel) {
-  std::string name = cpb::Channel_Name(static_cast<cpb::Channel>(channel));
-  if (absl::StartsWith(name, "CHANNEL_")) name = name.substr(8);
-  return absl::AsciiStrToLower(name);
+double UnixSeconds(const google::protobuf::Timestamp& ts) {
+  return absl::ToDoubleSeconds(FromProto(ts) - absl::UnixEpoch());
 }
 
-// The value of an attribute, or nullopt when the profile has none.
-std::optional<cpb::TraitValue> Resolve(const std::string& attribute, const pb::ProfileRecord& record, absl::Time now) {
-  const pb::Profile& p = record.profile();
-  const pb::ComputedAttributes& c = p.computed();
+enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kIn, kContains, kExists, kInvalid };
+
+Op ParseOp(const std::string& op) {
+  static const auto* ops = new std::map<std::string, Op>{
+      {"==", Op::kEq}, {"!=", Op::kNe}, {"<", Op::kLt}, {"<=", Op::kLe}, {">", Op::kGt},
+      {">=", Op::kGe}, {"in", Op::kIn}, {"contains", Op::kContains}, {"exists", Op::kExists}};
+  auto it = ops->find(op);
+  return it == ops->end() ? Op::kInvalid : it->second;
+}
+
+// What an attribute name refers to; kTrait and kConsent carry a key.
+enum class Attr {
+  kTrait, kConsent, kJourneyStage, kPersona,
+  kRfmRecency, kRfmFrequency, kRfmMonetary, kRfmPersona,
+  kOrders, kRevenue, kEvents, kSessions, kSentimentSamples, kAverageOrderValue, kAverageSentiment,
+  kDaysSinceLastOrder, kDaysSinceLastSeen, kDaysSinceFirstSeen, kPreferredChannel,
+  kFavouriteCategories, kFavouriteBrands, kFirstSeen, kLastSeen, kLastOrderAt,
+  kUnknown,
+};
+
+Attr ParseAttribute(const std::string& attribute, std::string* key) {
   if (absl::StartsWith(attribute, "trait.")) {
-    auto it = p.traits().find(attribute.substr(6));
-    if (it == p.traits().end() || it->second.value().kind_case() == cpb::TraitValue::KIND_NOT_SET) return std::nullopt;
-    return it->second.value();
+    *key = attribute.substr(6);
+    return Attr::kTrait;
   }
   if (absl::StartsWith(attribute, "consent.")) {
-    auto it = p.consent().find(attribute.substr(8));
-    if (it == p.consent().end()) return std::nullopt;
-    return Bool(it->second.granted());
+    *key = attribute.substr(8);
+    return Attr::kConsent;
   }
-  if (attribute == "journey.stage" || attribute == "computed.journey_stage") {
-    if (c.journey_stage().empty()) return std::nullopt;
-    return String(c.journey_stage());
-  }
-  if (attribute == "persona") {
-    if (p.persona().empty()) return std::nullopt;
-    return String(p.persona());
-  }
-  if (absl::StartsWith(attribute, "rfm.")) {
-    if (p.rfm().recency() == 0) return std::nullopt;  // not scored (no order, or no model yet)
-    const std::string f = attribute.substr(4);
-    if (f == "recency") return Number(p.rfm().recency());
-    if (f == "frequency") return Number(p.rfm().frequency());
-    if (f == "monetary") return Number(p.rfm().monetary());
-    if (f == "persona") return String(p.rfm().persona());
-    return std::nullopt;
-  }
-  if (!absl::StartsWith(attribute, "computed.")) return std::nullopt;
-  const std::string f = attribute.substr(9);
-  const bool has_order = IsSet(c.last_order_at());
-  const bool seen = IsSet(c.last_seen());
-  if (f == "orders") return Number(static_cast<double>(c.orders()));
-  if (f == "revenue") return Number(c.revenue());
-  if (f == "events") return Number(static_cast<double>(c.events()));
-  if (f == "sessions") return Number(static_cast<double>(c.sessions()));
-  if (f == "sentiment_samples") return Number(static_cast<double>(c.sentiment_samples()));
-  if (f == "average_order_value") return c.orders() > 0 ? std::optional(Number(c.average_order_value())) : std::nullopt;
-  if (f == "average_sentiment") {
-    return c.sentiment_samples() > 0 ? std::optional(Number(c.average_sentiment())) : std::nullopt;
-  }
-  if (f == "days_since_last_order") {
-    return has_order ? std::optional(Number(Days(now - FromProto(c.last_order_at())))) : std::nullopt;
-  }
-  if (f == "days_since_last_seen") {
-    return seen ? std::optional(Number(Days(now - FromProto(c.last_seen())))) : std::nullopt;
-  }
-  if (f == "days_since_first_seen") {
-    return IsSet(c.first_seen()) ? std::optional(Number(Days(now - FromProto(c.first_seen())))) : std::nullopt;
-  }
-  if (f == "preferred_channel") {
-    return c.preferred_channel() != cpb::CHANNEL_UNSPECIFIED ? std::optional(String(ChannelName(c.preferred_channel())))
-                                                             : std::nullopt;
-  }
-  if (f == "favourite_categories") return List(c.favourite_categories());
-  if (f == "favourite_brands") return List(c.favourite_brands());
-  if (f == "first_seen") return IsSet(c.first_seen()) ? std::optional(Time(c.first_seen())) : std::nullopt;
-  if (f == "last_seen") return seen ? std::optional(Time(c.last_seen())) : std::nullopt;
-  if (f == "last_order_at") return has_order ? std::optional(Time(c.last_order_at())) : std::nullopt;
-  return std::nullopt;
+  static const auto* named = new std::map<std::string, Attr>{
+      {"journey.stage", Attr::kJourneyStage},
+      {"computed.journey_stage", Attr::kJourneyStage},
+      {"persona", Attr::kPersona},
+      {"rfm.recency", Attr::kRfmRecency},
+      {"rfm.frequency", Attr::kRfmFrequency},
+      {"rfm.monetary", Attr::kRfmMonetary},
+      {"rfm.persona", Attr::kRfmPersona},
+      {"computed.orders", Attr::kOrders},
+      {"computed.revenue", Attr::kRevenue},
+      {"computed.events", Attr::kEvents},
+      {"computed.sessions", Attr::kSessions},
+      {"computed.sentiment_samples", Attr::kSentimentSamples},
+      {"computed.average_order_value", Attr::kAverageOrderValue},
+      {"computed.average_sentiment", Attr::kAverageSentiment},
+      {"computed.days_since_last_order", Attr::kDaysSinceLastOrder},
+      {"computed.days_since_last_seen", Attr::kDaysSinceLastSeen},
+      {"computed.days_since_first_seen", Attr::kDaysSinceFirstSeen},
+      {"computed.preferred_channel", Attr::kPreferredChannel},
+      {"computed.favourite_categories", Attr::kFavouriteCategories},
+      {"computed.favourite_brands", Attr::kFavouriteBrands},
+      {"computed.first_seen", Attr::kFirstSeen},
+      {"computed.last_seen", Attr::kLastSeen},
+      {"computed.last_order_at", Attr::kLastOrderAt},
+  };
+  auto it = named->find(attribute);
+  return it == named->end() ? Attr::kUnknown : it->second;
 }
 
-// A value as a number, when it is one (numbers, bools, times as Unix seconds, numeric text).
-std::optional<double> AsNumber(const cpb::TraitValue& v) {
+// A value as comparisons see it, pointing into the profile or the condition (no copies).
+struct Operand {
+  enum class Kind { kString, kNumber, kBool, kTime, kList, kNone };  // kNone: a value with no kind
+  Kind kind = Kind::kNumber;
+  absl::string_view text;  // kString
+  double number = 0;       // kNumber; kBool as 1/0; kTime as Unix seconds
+  const google::protobuf::RepeatedPtrField<std::string>* list = nullptr;  // kList
+
+  static Operand Number(double v) { return {Kind::kNumber, {}, v, nullptr}; }
+  static Operand String(absl::string_view v) { return {Kind::kString, v, 0, nullptr}; }
+  static Operand Bool(bool v) { return {Kind::kBool, {}, v ? 1.0 : 0.0, nullptr}; }
+  static Operand Time(const google::protobuf::Timestamp& ts) { return {Kind::kTime, {}, UnixSeconds(ts), nullptr}; }
+  static Operand List(const google::protobuf::RepeatedPtrField<std::string>& v) { return {Kind::kList, {}, 0, &v}; }
+};
+
+// A trait value as an operand; nullopt when it holds none.
+std::optional<Operand> OperandOf(const cpb::TraitValue& v) {
   switch (v.kind_case()) {
+    case cpb::TraitValue::kStringValue:
+      return Operand::String(v.string_value());
     case cpb::TraitValue::kNumberValue:
-      return v.number_value();
+      return Operand::Number(v.number_value());
     case cpb::TraitValue::kBoolValue:
-      return v.bool_value() ? 1.0 : 0.0;
+      return Operand::Bool(v.bool_value());
     case cpb::TraitValue::kTimeValue:
-      return absl::ToDoubleSeconds(FromProto(v.time_value()) - absl::UnixEpoch());
-    case cpb::TraitValue::kStringValue: {
-      double d;
-      if (absl::SimpleAtod(v.string_value(), &d)) return d;
-      return std::nullopt;
-    }
+      return Operand::Time(v.time_value());
+    case cpb::TraitValue::kListValue:
+      return Operand::List(v.list_value().values());
     default:
       return std::nullopt;
   }
 }
 
-std::string AsString(const cpb::TraitValue& v) {
-  switch (v.kind_case()) {
-    case cpb::TraitValue::kStringValue:
-      return v.string_value();
-    case cpb::TraitValue::kNumberValue:
-      return absl::StrCat(v.number_value());
-    case cpb::TraitValue::kBoolValue:
-      return v.bool_value() ? "true" : "false";
+// Lower-case channel names ("web", "app", ...), made once.
+absl::string_view ChannelName(int channel) {
+  static const auto* names = [] {
+    auto* out = new std::map<int, std::string>;
+    const auto* descriptor = cpb::Channel_descriptor();
+    for (int i = 0; i < descriptor->value_count(); ++i) {
+      std::string name = descriptor->value(i)->name();
+      if (absl::StartsWith(name, "CHANNEL_")) name = name.substr(8);
+      (*out)[descriptor->value(i)->number()] = absl::AsciiStrToLower(name);
+    }
+    return out;
+  }();
+  auto it = names->find(channel);
+  return it == names->end() ? absl::string_view() : absl::string_view(it->second);
+}
+
+// The value of an attribute, or nullopt when the profile has none.
+std::optional<Operand> Resolve(Attr attr, const std::string& key, const pb::ProfileRecord& record, absl::Time now) {
+  const pb::Profile& p = record.profile();
+  const pb::ComputedAttributes& c = p.computed();
+  switch (attr) {
+    case Attr::kTrait: {
+      auto it = p.traits().find(key);
+      if (it == p.traits().end()) return std::nullopt;
+      return OperandOf(it->second.value());
+    }
+    case Attr::kConsent: {
+      auto it = p.consent().find(key);
+      if (it == p.consent().end()) return std::nullopt;
+      return Operand::Bool(it->second.granted());
+    }
+    case Attr::kJourneyStage:
+      if (c.journey_stage().empty()) return std::nullopt;
+      return Operand::String(c.journey_stage());
+    case Attr::kPersona:
+      if (p.persona().empty()) return std::nullopt;
+      return Operand::String(p.persona());
+    case Attr::kRfmRecency:
+    case Attr::kRfmFrequency:
+    case Attr::kRfmMonetary:
+    case Attr::kRfmPersona:
+      if (p.rfm().recency() == 0) return std::nullopt;  // not scored (no order, or no model yet)
+      if (attr == Attr::kRfmRecency) return Operand::Number(p.rfm().recency());
+      if (attr == Attr::kRfmFrequency) return Operand::Number(p.rfm().frequency());
+      if (attr == Attr::kRfmMonetary) return Operand::Number(p.rfm().monetary());
+      return Operand::String(p.rfm().persona());
+    case Attr::kOrders:
+      return Operand::Number(static_cast<double>(c.orders()));
+    case Attr::kRevenue:
+      return Operand::Number(c.revenue());
+    case Attr::kEvents:
+      return Operand::Number(static_cast<double>(c.events()));
+    case Attr::kSessions:
+      return Operand::Number(static_cast<double>(c.sessions()));
+    case Attr::kSentimentSamples:
+      return Operand::Number(static_cast<double>(c.sentiment_samples()));
+    case Attr::kAverageOrderValue:
+      if (c.orders() <= 0) return std::nullopt;
+      return Operand::Number(c.average_order_value());
+    case Attr::kAverageSentiment:
+      if (c.sentiment_samples() <= 0) return std::nullopt;
+      return Operand::Number(c.average_sentiment());
+    case Attr::kDaysSinceLastOrder:
+      if (!IsSet(c.last_order_at())) return std::nullopt;
+      return Operand::Number(Days(now - FromProto(c.last_order_at())));
+    case Attr::kDaysSinceLastSeen:
+      if (!IsSet(c.last_seen())) return std::nullopt;
+      return Operand::Number(Days(now - FromProto(c.last_seen())));
+    case Attr::kDaysSinceFirstSeen:
+      if (!IsSet(c.first_seen())) return std::nullopt;
+      return Operand::Number(Days(now - FromProto(c.first_seen())));
+    case Attr::kPreferredChannel:
+      if (c.preferred_channel() == cpb::CHANNEL_UNSPECIFIED) return std::nullopt;
+      return Operand::String(ChannelName(c.preferred_channel()));
+    case Attr::kFavouriteCategories:
+      return Operand::List(c.favourite_categories());
+    case Attr::kFavouriteBrands:
+      return Operand::List(c.favourite_brands());
+    case Attr::kFirstSeen:
+      if (!IsSet(c.first_seen())) return std::nullopt;
+      return Operand::Time(c.first_seen());
+    case Attr::kLastSeen:
+      if (!IsSet(c.last_seen())) return std::nullopt;
+      return Operand::Time(c.last_seen());
+    case Attr::kLastOrderAt:
+      if (!IsSet(c.last_order_at())) return std::nullopt;
+      return Operand::Time(c.last_order_at());
+    case Attr::kUnknown:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// An operand as a number, when it is one (numbers, bools, times as Unix seconds, numeric text).
+std::optional<double> AsNumber(const Operand& v) {
+  switch (v.kind) {
+    case Operand::Kind::kString: {
+      double d;
+      if (absl::SimpleAtod(v.text, &d)) return d;
+      return std::nullopt;
+    }
+    case Operand::Kind::kList:
+    case Operand::Kind::kNone:
+      return std::nullopt;
+    default:
+      return v.number;
+  }
+}
+
+std::string AsString(const Operand& v) {
+  switch (v.kind) {
+    case Operand::Kind::kString:
+      return std::string(v.text);
+    case Operand::Kind::kNumber:
+      return absl::StrCat(v.number);
+    case Operand::Kind::kBool:
+      return v.number != 0 ? "true" : "false";
     default:
       return "";
   }
 }
 
-bool Equal(const cpb::TraitValue& a, const cpb::TraitValue& b) {
-  if (a.kind_case() == cpb::TraitValue::kListValue || b.kind_case() == cpb::TraitValue::kListValue) {
-    if (a.kind_case() != b.kind_case()) return false;
-    std::set<std::string> x(a.list_value().values().begin(), a.list_value().values().end());
-    std::set<std::string> y(b.list_value().values().begin(), b.list_value().values().end());
+bool Equal(const Operand& a, const Operand& b) {
+  if (a.kind == Operand::Kind::kList || b.kind == Operand::Kind::kList) {
+    if (a.kind != b.kind) return false;
+    std::set<absl::string_view> x(a.list->begin(), a.list->end());
+    std::set<absl::string_view> y(b.list->begin(), b.list->end());
     return x == y;
   }
-  if (a.kind_case() == cpb::TraitValue::kStringValue && b.kind_case() == cpb::TraitValue::kStringValue) {
-    return a.string_value() == b.string_value();
-  }
+  if (a.kind == Operand::Kind::kString && b.kind == Operand::Kind::kString) return a.text == b.text;
   auto x = AsNumber(a), y = AsNumber(b);
   if (x && y) return std::fabs(*x - *y) < 1e-9;
   return AsString(a) == AsString(b);
 }
 
-std::optional<int> Order(const cpb::TraitValue& a, const cpb::TraitValue& b) {
+std::optional<int> Order(const Operand& a, const Operand& b) {
   auto x = AsNumber(a), y = AsNumber(b);
   if (x && y) return *x < *y ? -1 : (*x > *y ? 1 : 0);
-  if (a.kind_case() == cpb::TraitValue::kStringValue && b.kind_case() == cpb::TraitValue::kStringValue) {
-    return a.string_value().compare(b.string_value()) < 0 ? -1 : (a.string_value() == b.string_value() ? 0 : 1);
+  if (a.kind == Operand::Kind::kString && b.kind == Operand::Kind::kString) {
+    return a.text < b.text ? -1 : (a.text == b.text ? 0 : 1);
   }
   return std::nullopt;
 }
 
-bool CompareOp(const std::string& op, int cmp) {
-  if (op == "<") return cmp < 0;
-  if (op == "<=") return cmp <= 0;
-  if (op == ">") return cmp > 0;
-  if (op == ">=") return cmp >= 0;
-  if (op == "==") return cmp == 0;
-  if (op == "!=") return cmp != 0;
-  return false;
-}
-
-bool EvaluateComparison(const pb::Comparison& c, const pb::ProfileRecord& record, absl::Time now) {
-  std::optional<cpb::TraitValue> actual = Resolve(c.attribute(), record, now);
-  if (c.op() == "exists") return actual.has_value();
-  if (!actual) return c.op() == "!=";
-  const cpb::TraitValue& want = c.value();
-  if (c.op() == "==") return Equal(*actual, want);
-  if (c.op() == "!=") return !Equal(*actual, want);
-  if (c.op() == "in") {
-    if (want.kind_case() != cpb::TraitValue::kListValue) return Equal(*actual, want);
-    for (const auto& v : want.list_value().values()) {
-      if (actual->kind_case() == cpb::TraitValue::kListValue) {
-        for (const auto& a : actual->list_value().values()) {
-          if (a == v) return true;
-        }
-      } else if (Equal(*actual, String(v))) {
-        return true;
-      }
-    }
-    return false;
-  }
-  if (c.op() == "contains") {
-    if (actual->kind_case() == cpb::TraitValue::kListValue) {
-      const std::string needle = AsString(want);
-      for (const auto& a : actual->list_value().values()) {
-        if (a == needle) return true;
-      }
+bool CompareOp(Op op, int cmp) {
+  switch (op) {
+    case Op::kLt:
+      return cmp < 0;
+    case Op::kLe:
+      return cmp <= 0;
+    case Op::kGt:
+      return cmp > 0;
+    case Op::kGe:
+      return cmp >= 0;
+    case Op::kEq:
+      return cmp == 0;
+    case Op::kNe:
+      return cmp != 0;
+    default:
       return false;
-    }
-    return actual->kind_case() == cpb::TraitValue::kStringValue &&
-           absl::StrContains(actual->string_value(), AsString(want));
   }
-  auto cmp = Order(*actual, want);
-  return cmp.has_value() && CompareOp(c.op(), *cmp);
-}
-
-int64_t CountInWindow(const pb::EventCountCondition& c, const pb::ProfileRecord& record, absl::Time now) {
-  auto it = record.event_counters().find(c.event());
-  if (it == record.event_counters().end()) return 0;
-  if (c.window_s() <= 0) return it->second.total();
-  // Per-day counters: a window of N days is today and the N-1 days before.
-  const int64_t days = std::max<int64_t>(1, (c.window_s() + 86399) / 86400);
-  const int64_t today = DayOf(now);
-  int64_t n = 0;
-  for (const pb::DailyCount& d : it->second.days()) {
-    if (today - d.day() < days) n += d.count();
-  }
-  return n;
 }
 
 void ValidateComparison(const pb::Comparison& c, const std::string& path, std::vector<std::string>* errors) {
   const std::string& a = c.attribute();
-  bool known = false;
-  if ((absl::StartsWith(a, "trait.") && a.size() > 6) || (absl::StartsWith(a, "consent.") && a.size() > 8)) {
-    known = true;
-  } else if (absl::StartsWith(a, "computed.")) {
-    known = ComputedFields().count(a.substr(9)) > 0;
-  } else if (absl::StartsWith(a, "rfm.")) {
-    const std::string f = a.substr(4);
-    known = f == "recency" || f == "frequency" || f == "monetary" || f == "persona";
-  } else {
-    known = a == "journey.stage" || a == "persona";
-  }
+  std::string key;
+  const Attr attr = ParseAttribute(a, &key);
+  const bool known = attr != Attr::kUnknown && !((attr == Attr::kTrait || attr == Attr::kConsent) && key.empty());
   if (!known) errors->push_back(absl::StrCat(path, ".attribute: unknown attribute '", a, "'"));
-  if (!Operators().count(c.op())) errors->push_back(absl::StrCat(path, ".op: unknown operator '", c.op(), "'"));
+  if (ParseOp(c.op()) == Op::kInvalid) errors->push_back(absl::StrCat(path, ".op: unknown operator '", c.op(), "'"));
   if (c.op() != "exists" && c.value().kind_case() == cpb::TraitValue::KIND_NOT_SET) {
     errors->push_back(absl::StrCat(path, ".value: required for operator '", c.op(), "'"));
   }
 }
 
 }  // namespace
+
+struct CompiledCondition::Node {
+  Node() = default;
+  Node(Node&&) = default;
+  Node(const Node&) = delete;  // `want` points into `value`: never copied once bound
+
+  enum class Kind { kAll, kAny, kNot, kCompare, kEventCount, kNever };
+  Kind kind = Kind::kNever;
+  std::vector<Node> children;  // kAll, kAny; kNot has one
+  Op op = Op::kInvalid;        // kCompare, kEventCount
+  // kCompare
+  Attr attribute = Attr::kUnknown;
+  std::string key;        // trait key or consent purpose
+  cpb::TraitValue value;  // owned: `want` points into it
+  Operand want;
+  // kEventCount
+  std::string event;
+  int64_t window_days = 0;  // 0 = all time
+  int64_t count = 0;
+
+  static Node Compile(const pb::Condition& c) {
+    Node n;
+    switch (c.node_case()) {
+      case pb::Condition::kAll:
+      case pb::Condition::kAny: {
+        n.kind = c.node_case() == pb::Condition::kAll ? Kind::kAll : Kind::kAny;
+        const auto& list = c.node_case() == pb::Condition::kAll ? c.all() : c.any();
+        n.children.reserve(list.conditions_size());
+        for (const auto& child : list.conditions()) n.children.push_back(Compile(child));
+        break;
+      }
+      case pb::Condition::kNot:
+        n.kind = Kind::kNot;
+        n.children.push_back(Compile(c.not_()));
+        break;
+      case pb::Condition::kCompare:
+        n.kind = Kind::kCompare;
+        n.op = ParseOp(c.compare().op());
+        n.attribute = ParseAttribute(c.compare().attribute(), &n.key);
+        n.value = c.compare().value();
+        break;
+      case pb::Condition::kEventCount: {
+        const auto& e = c.event_count();
+        n.kind = Kind::kEventCount;
+        n.op = ParseOp(e.op());
+        n.event = e.event();
+        // Per-day counters: a window of N days is today and the N-1 days before.
+        n.window_days = e.window_s() <= 0 ? 0 : std::max<int64_t>(1, (e.window_s() + 86399) / 86400);
+        n.count = e.count();
+        break;
+      }
+      default:
+        break;
+    }
+    return n;
+  }
+
+  // After the node has its final address (vectors of nodes move while they are built).
+  void Bind() {
+    for (Node& child : children) child.Bind();
+    if (kind == Kind::kCompare) want = OperandOf(value).value_or(Operand{Operand::Kind::kNone, {}, 0, nullptr});
+  }
+
+  bool Matches(const pb::ProfileRecord& record, absl::Time now) const {
+    switch (kind) {
+      case Kind::kAll:
+        for (const Node& c : children) {
+          if (!c.Matches(record, now)) return false;
+        }
+        return true;
+      case Kind::kAny:
+        for (const Node& c : children) {
+          if (c.Matches(record, now)) return true;
+        }
+        return false;
+      case Kind::kNot:
+        return !children[0].Matches(record, now);
+      case Kind::kCompare:
+        return Compare(record, now);
+      case Kind::kEventCount: {
+        const int64_t n = CountInWindow(record, now);
+        return CompareOp(op, n < count ? -1 : (n > count ? 1 : 0));
+      }
+      case Kind::kNever:
+        return false;
+    }
+    return false;
+  }
+
+  int64_t CountInWindow(const pb::ProfileRecord& record, absl::Time now) const {
+    auto it = record.event_counters().find(event);
+    if (it == record.event_counters().end()) return 0;
+    if (window_days == 0) return it->second.total();
+    const int64_t today = DayOf(now);
+    int64_t n = 0;
+    for (const pb::DailyCount& d : it->second.days()) {
+      if (today - d.day() < window_days) n += d.count();
+    }
+    return n;
+  }
+
+  bool Compare(const pb::ProfileRecord& record, absl::Time now) const {
+    const std::optional<Operand> actual = Resolve(attribute, key, record, now);
+    if (op == Op::kExists) return actual.has_value();
+    if (!actual) return op == Op::kNe;
+    if (op == Op::kInvalid) return false;
+    switch (op) {
+      case Op::kEq:
+        return Equal(*actual, want);
+      case Op::kNe:
+        return !Equal(*actual, want);
+      case Op::kIn:
+        if (want.kind != Operand::Kind::kList) return Equal(*actual, want);
+        for (const std::string& v : *want.list) {
+          if (actual->kind == Operand::Kind::kList) {
+            for (const std::string& a : *actual->list) {
+              if (a == v) return true;
+            }
+          } else if (Equal(*actual, Operand::String(v))) {
+            return true;
+          }
+        }
+        return false;
+      case Op::kContains: {
+        const std::string needle = AsString(want);
+        if (actual->kind == Operand::Kind::kList) {
+          for (const std::string& a : *actual->list) {
+            if (a == needle) return true;
+          }
+          return false;
+        }
+        return actual->kind == Operand::Kind::kString && absl::StrContains(actual->text, needle);
+      }
+      default: {
+        auto cmp = Order(*actual, want);
+        return cmp.has_value() && CompareOp(op, *cmp);
+      }
+    }
+  }
+};
+
+CompiledCondition::CompiledCondition() : root_(std::make_shared<Node>()) {}
+
+CompiledCondition::CompiledCondition(const pb::Condition& condition) {
+  auto root = std::make_shared<Node>(Node::Compile(condition));
+  root->Bind();
+  root_ = std::move(root);
+}
+
+bool CompiledCondition::Matches(const pb::ProfileRecord& record, absl::Time now) const {
+  return root_->Matches(record, now);
+}
+
+double CompiledCondition::Score(const pb::ProfileRecord& record, absl::Time now) const {
+  if (root_->kind != Node::Kind::kAll || root_->children.empty()) return Matches(record, now) ? 1.0 : 0.0;
+  int met = 0;
+  for (const Node& c : root_->children) met += c.Matches(record, now) ? 1 : 0;
+  return static_cast<double>(met) / static_cast<double>(root_->children.size());
+}
 
 void ValidateCondition(const pb::Condition& condition, const std::string& path, std::vector<std::string>* errors) {
   switch (condition.node_case()) {
@@ -289,7 +473,8 @@ void ValidateCondition(const pb::Condition& condition, const std::string& path, 
       const auto& e = condition.event_count();
       const std::string p = absl::StrCat(path, path.empty() ? "" : ".", "event_count");
       if (e.event().empty()) errors->push_back(absl::StrCat(p, ".event: required"));
-      if (!Operators().count(e.op()) || e.op() == "in" || e.op() == "contains" || e.op() == "exists") {
+      const Op op = ParseOp(e.op());
+      if (op == Op::kInvalid || op == Op::kIn || op == Op::kContains || op == Op::kExists) {
         errors->push_back(absl::StrCat(p, ".op: '", e.op(), "' is not a count comparison"));
       }
       if (e.count() < 0) errors->push_back(absl::StrCat(p, ".count: must be >= 0"));
@@ -304,29 +489,7 @@ void ValidateCondition(const pb::Condition& condition, const std::string& path, 
 }
 
 bool EvaluateCondition(const pb::Condition& condition, const pb::ProfileRecord& record, absl::Time now) {
-  switch (condition.node_case()) {
-    case pb::Condition::kAll:
-      for (const auto& c : condition.all().conditions()) {
-        if (!EvaluateCondition(c, record, now)) return false;
-      }
-      return true;
-    case pb::Condition::kAny:
-      for (const auto& c : condition.any().conditions()) {
-        if (EvaluateCondition(c, record, now)) return true;
-      }
-      return false;
-    case pb::Condition::kNot:
-      return !EvaluateCondition(condition.not_(), record, now);
-    case pb::Condition::kCompare:
-      return EvaluateComparison(condition.compare(), record, now);
-    case pb::Condition::kEventCount: {
-      const int64_t n = CountInWindow(condition.event_count(), record, now);
-      const int64_t want = condition.event_count().count();
-      return CompareOp(condition.event_count().op(), n < want ? -1 : (n > want ? 1 : 0));
-    }
-    default:
-      return false;
-  }
+  return CompiledCondition(condition).Matches(record, now);
 }
 
 bool DependsOnTime(const pb::Condition& condition) {
@@ -352,12 +515,7 @@ bool DependsOnTime(const pb::Condition& condition) {
 }
 
 double ConditionScore(const pb::Condition& condition, const pb::ProfileRecord& record, absl::Time now) {
-  if (condition.node_case() != pb::Condition::kAll || condition.all().conditions().empty()) {
-    return EvaluateCondition(condition, record, now) ? 1.0 : 0.0;
-  }
-  int met = 0;
-  for (const auto& c : condition.all().conditions()) met += EvaluateCondition(c, record, now) ? 1 : 0;
-  return static_cast<double>(met) / condition.all().conditions_size();
+  return CompiledCondition(condition).Score(record, now);
 }
 
 }  // namespace journey::persona

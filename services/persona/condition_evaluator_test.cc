@@ -38,6 +38,7 @@ cpb::TraitValue B(bool b) {
 }
 cpb::TraitValue L(std::initializer_list<std::string> items) {
   cpb::TraitValue v;
+  v.mutable_list_value();  // a list even when empty
   for (const auto& i : items) v.mutable_list_value()->add_values(i);
   return v;
 }
@@ -134,6 +135,28 @@ TEST_F(ConditionTest, EventCountsInWindows) {
   EXPECT_FALSE(Eval(Count(kOrderCompleted, ">", 3, 0)));
   // The 10-day-old order leaves the 7-day window; windows slide with the evaluation time.
   EXPECT_TRUE(EvaluateCondition(Count(kOrderCompleted, "==", 0, 86400), rec_, kNow + absl::Hours(24)));
+}
+
+TEST_F(ConditionTest, ComputedListsCompareAsListsEvenWhenEmpty) {
+  EXPECT_TRUE(Eval(Cmp("computed.favourite_categories", "==", L({"shoes"}))));
+  EXPECT_TRUE(Eval(Cmp("computed.favourite_brands", "==", L({}))));  // no brand seen: an empty list
+  EXPECT_FALSE(Eval(Cmp("computed.favourite_brands", "==", S(""))));
+  EXPECT_FALSE(Eval(Cmp("computed.favourite_brands", "contains", S("x"))));
+}
+
+TEST_F(ConditionTest, CompiledConditionMatchesLikeTheTreeAndSharesItsPreparation) {
+  pb::Condition c;
+  *c.mutable_all()->add_conditions() = Cmp("trait.plan", "in", L({"gold", "silver"}));
+  *c.mutable_all()->add_conditions() = Count(kOrderCompleted, ">=", 2, 30 * 86400);
+  *c.mutable_all()->add_conditions() = Cmp("consent.marketing", "==", B(true));
+  const CompiledCondition compiled(c);
+  const CompiledCondition copy = compiled;  // copies share the prepared tree
+  EXPECT_FALSE(compiled.Matches(rec_, kNow));
+  EXPECT_DOUBLE_EQ(copy.Score(rec_, kNow), 2.0 / 3.0);
+  (*rec_.mutable_profile()->mutable_consent())["marketing"].set_granted(true);
+  EXPECT_TRUE(copy.Matches(rec_, kNow));
+  EXPECT_FALSE(copy.Matches(rec_, kNow + absl::Hours(24 * 25)));  // the 10-day-old order slid out
+  EXPECT_FALSE(CompiledCondition().Matches(rec_, kNow));
 }
 
 TEST_F(ConditionTest, AllAnyNot) {

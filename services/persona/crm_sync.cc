@@ -168,7 +168,9 @@ absl::StatusOr<pb::ProfileExport> CrmSync::ExportProfile(const std::string& id) 
   const pb::Profile& p = lp->record.profile();
   *out.mutable_profile() = p;
   out.mutable_profile()->set_found(true);
-  if (lp->has_journey) *out.mutable_journey() = lp->journey;
+  if (!lp->journey_snapshot.empty() && !out.mutable_journey()->ParseFromString(lp->journey_snapshot)) {
+    return absl::InternalError(absl::StrCat("journey snapshot of ", id, " does not parse"));
+  }
   out.add_keys(keys::Profile(ws, p.user_id()));
   out.add_keys(keys::View(ws, p.user_id()));
   for (const auto& anon : p.anonymous_ids()) out.add_keys(keys::PersonaAlias(ws, anon));
@@ -183,15 +185,18 @@ absl::Status CrmSync::ExportSegment(const std::string& segment, const std::vecto
     return absl::NotFoundError(absl::StrCat("segment: no segment '", segment, "'"));
   }
   std::set<std::string> emitted;
+  const absl::Time now = logic_->Now();
   std::string cursor = "0";
   do {
     auto page = store_->ScanRecords(logic_->workspace(), cursor, 500);
     if (!page.ok()) return page.status();
     cursor = page->cursor;
+    if (auto s = store_->RefreshJourneyStages(logic_->workspace(), &page->records); !s.ok()) return s;
     for (auto& record : page->records) {
       const auto& segs = record.profile().segments();
       if (std::find(segs.begin(), segs.end(), segment) == segs.end()) continue;
       if (!emitted.insert(record.profile().user_id()).second) continue;
+      logic_->RefreshForReading(now, &record);
       pb::Profile p = record.profile();
       p.set_found(true);
       if (!emit(p)) return absl::OkStatus();

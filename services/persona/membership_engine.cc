@@ -29,9 +29,10 @@ std::vector<pb::SegmentChange> MembershipEngine::EvaluateWith(const WorkspaceSeg
     // Personas next (segments may test `persona`): the highest-priority match is primary.
     p->clear_persona_scores();
     const pb::SegmentDefinition* primary = nullptr;
-    for (const auto& d : segments.definitions) {
+    for (size_t i = 0; i < segments.definitions.size(); ++i) {
+      const pb::SegmentDefinition& d = segments.definitions[i];
       if (!d.is_persona()) continue;
-      const double score = ConditionScore(d.condition(), *record, now);
+      const double score = segments.conditions[i].Score(*record, now);
       (*p->mutable_persona_scores())[d.id()] = score;
       if (score >= 1.0) {
         after.insert(d.id());
@@ -39,8 +40,9 @@ std::vector<pb::SegmentChange> MembershipEngine::EvaluateWith(const WorkspaceSeg
       }
     }
     p->set_persona(primary != nullptr ? primary->id() : "");
-    for (const auto& d : segments.definitions) {
-      if (!d.is_persona() && EvaluateCondition(d.condition(), *record, now)) after.insert(d.id());
+    for (size_t i = 0; i < segments.definitions.size(); ++i) {
+      const pb::SegmentDefinition& d = segments.definitions[i];
+      if (!d.is_persona() && segments.conditions[i].Matches(*record, now)) after.insert(d.id());
     }
   }
   std::vector<pb::SegmentChange> changes;

@@ -52,12 +52,20 @@ absl::StatusOr<RunSummary> MembershipScheduler::RunOnce() {
     auto page = store_->ScanRecords(ws, cursor, options_.page_size);
     if (!page.ok()) return page.status();
     cursor = page->cursor;
+    std::vector<std::string> stored_stages;
+    for (const auto& record : page->records) stored_stages.push_back(record.profile().computed().journey_stage());
+    if (auto s = store_->RefreshJourneyStages(ws, &page->records); !s.ok()) return s;
     std::vector<std::string> ids;
-    for (const auto& record : page->records) {
+    for (size_t i = 0; i < page->records.size(); ++i) {
+      const pb::ProfileRecord& record = page->records[i];
       pb::ProfileRecord copy = record;
       aggregator_->Refresh(now, &copy);
       auto changes = MembershipEngine::EvaluateWith(*segments, now, false, &copy);
-      if (!changes.empty() || !SameDerived(copy.profile(), record.profile())) ids.push_back(record.profile().user_id());
+      // A stage journey moved on is written too: the PersonaSnapshot carries it to recommend.
+      if (!changes.empty() || !SameDerived(copy.profile(), record.profile()) ||
+          record.profile().computed().journey_stage() != stored_stages[i]) {
+        ids.push_back(record.profile().user_id());
+      }
     }
     if (ids.empty()) continue;
     std::vector<PersonaLogic::Mutation> touch(ids.size(), [](pb::ProfileRecord*) { return true; });

@@ -23,9 +23,7 @@ absl::StatusOr<LoadedProfile> PersonaLogic::LoadResolved(const std::string& id) 
     }
   }
   if (!lp.exists) return absl::NotFoundError(absl::StrCat("no profile for id '", id, "'"));
-  if (lp.has_journey && !lp.journey.stage().empty()) {
-    lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-  }
+  TakeJourneyStage(&lp);
   aggregator_->Refresh(clock_->Now(), &lp.record);
   return lp;
 }
@@ -78,10 +76,8 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       if (first_of[lp.user] != k || done.count(lp.user)) continue;
       done.insert(lp.user);
       if (!dirty[k]) continue;
-      if (lp.has_journey && !lp.journey.stage().empty()) {
-        lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-      }
-      aggregator_->Refresh(now, &lp.record);
+      TakeJourneyStage(&lp);
+      aggregator_->RefreshForStorage(now, &lp.record);
       ProfileWrite w;
       w.user = lp.user;
       w.expected_revision = lp.revision;
@@ -91,7 +87,7 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
       lp.record.mutable_profile()->set_found(true);
       ToProto(now, lp.record.mutable_profile()->mutable_updated_at());
       w.snapshot = ProfileAggregator::Snapshot(lp.record, now);
-      w.record = lp.record;
+      w.record = std::move(lp.record);
       writes.push_back(std::move(w));
       written.push_back(k);
     }
@@ -116,16 +112,18 @@ absl::Status PersonaLogic::MutateProfiles(const std::vector<std::string>& user_i
 
 absl::StatusOr<std::pair<int64_t, int64_t>> PersonaLogic::Estimate(const pb::Condition& condition) {
   const absl::Time now = clock_->Now();
+  const CompiledCondition compiled(condition);
   int64_t members = 0, population = 0;
   std::string cursor = "0";
   do {
     auto page = store_->ScanRecords(options_.workspace, cursor, 500);
     if (!page.ok()) return page.status();
     cursor = page->cursor;
+    if (auto s = store_->RefreshJourneyStages(options_.workspace, &page->records); !s.ok()) return s;
     for (auto& record : page->records) {
       ++population;
       aggregator_->Refresh(now, &record);
-      if (EvaluateCondition(condition, record, now)) ++members;
+      if (compiled.Matches(record, now)) ++members;
     }
   } while (cursor != "0");
   return std::make_pair(members, population);

@@ -43,6 +43,9 @@ class PersonaLogic {
   // How many stored profiles a condition matches now, and how many there are (a full scan).
   absl::StatusOr<std::pair<int64_t, int64_t>> Estimate(const pb::Condition& condition);
 
+  // A stored record as readers see it at `now` (window counts, days since, favourites).
+  void RefreshForReading(absl::Time now, pb::ProfileRecord* record) const { aggregator_->Refresh(now, record); }
+
   const std::string& workspace() const { return options_.workspace; }
   absl::Time Now() const { return clock_->Now(); }
 

@@ -304,6 +304,14 @@ void ProfileAggregator::Merge(const pb::ProfileRecord& from, absl::Time now, pb:
 }
 
 void ProfileAggregator::Refresh(absl::Time now, pb::ProfileRecord* record) const {
+  RefreshImpl(now, /*window_counts=*/true, record);
+}
+
+void ProfileAggregator::RefreshForStorage(absl::Time now, pb::ProfileRecord* record) const {
+  RefreshImpl(now, /*window_counts=*/false, record);
+}
+
+void ProfileAggregator::RefreshImpl(absl::Time now, bool window_counts, pb::ProfileRecord* record) const {
   pb::ComputedAttributes* c = record->mutable_profile()->mutable_computed();
   const int64_t today = DayOf(now);
   auto* counts = c->mutable_event_counts();
@@ -314,6 +322,7 @@ void ProfileAggregator::Refresh(absl::Time now, pb::ProfileRecord* record) const
     int drop = 0;
     while (drop < days->size() && days->Get(drop).day() <= today - options_.counter_days) ++drop;
     if (drop > 0) days->DeleteSubrange(0, drop);
+    if (!window_counts) continue;
     pb::WindowCounts w;
     for (const pb::DailyCount& d : *days) {
       const int64_t age = today - d.day();  // 0 = today; negative = a clock-skewed future day

@@ -45,6 +45,12 @@ class ProfileAggregator {
   // order, favourites, averages. Call before evaluating segments and before serving.
   void Refresh(absl::Time now, pb::ProfileRecord* record) const;
 
+  // Refresh for a record about to be stored: the same, except that the window counts
+  // (computed.event_counts) are left out. They are derived from the per-day counters, which
+  // conditions read directly, and every read rebuilds them with Refresh; storing them would
+  // only make each write and load bigger.
+  void RefreshForStorage(absl::Time now, pb::ProfileRecord* record) const;
+
   // What recommend reads from the shared view.
   static cpb::PersonaSnapshot Snapshot(const pb::ProfileRecord& record, absl::Time now);
 
@@ -58,6 +64,7 @@ class ProfileAggregator {
   static std::string CountedName(const cpb::Event& event);
 
  private:
+  void RefreshImpl(absl::Time now, bool window_counts, pb::ProfileRecord* record) const;
   void CountEvent(const std::string& name, int64_t day, int64_t today, pb::ProfileRecord* record) const;
 
   AggregatorOptions options_;

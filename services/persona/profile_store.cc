@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/keys.h"
@@ -37,7 +40,34 @@ end
 return #ARGV - 1
 )lua";
 
+// The `stage` of a serialized JourneySnapshot, skipping every other field unparsed: the
+// snapshot carries journey's history and touchpoints, which persona never reads.
+std::string JourneyStageOf(const std::string& snapshot) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(snapshot.data()),
+                                            static_cast<int>(snapshot.size()));
+  std::string stage;
+  while (const uint32_t tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == cpb::JourneySnapshot::kStageFieldNumber &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      if (!WireFormatLite::ReadString(&in, &stage)) return "";
+      continue;  // a later occurrence wins, as in a full parse
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return "";
+  }
+  return stage;
+}
+
 }  // namespace
+
+void TakeJourneyStage(LoadedProfile* loaded) {
+  if (!loaded->journey_stage.empty()) {
+    loaded->record.mutable_profile()->mutable_computed()->set_journey_stage(loaded->journey_stage);
+  }
+}
+
+ProfileStore::ProfileStore(storage::RedisClient* redis, StoreOptions options)
+    : redis_(redis), options_(options), commit_script_(kCommitScript), publish_script_(kPublishScript) {}
 
 absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<UserRef>& users) {
   std::vector<storage::RedisCommand> cmds;
@@ -54,7 +84,7 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
     LoadedProfile& lp = out[i];
     lp.user = users[i];
     const storage::RedisReply& prof = (*replies)[2 * i];
-    const storage::RedisReply& view = (*replies)[2 * i + 1];
+    storage::RedisReply& view = (*replies)[2 * i + 1];
     if (prof.is_error()) return absl::UnavailableError(absl::StrCat("HMGET profile: ", prof.str));
     if (prof.is_array() && prof.elements.size() == 3 && prof.elements[0].is_string()) {
       if (!lp.record.ParseFromString(prof.elements[0].str)) {
@@ -66,7 +96,10 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
       long long pub = 0;
       if (prof.elements[2].is_string() && absl::SimpleAtoi(prof.elements[2].str, &pub)) lp.published = pub;
     }
-    if (view.is_string() && lp.journey.ParseFromString(view.str)) lp.has_journey = true;
+    if (view.is_string()) {
+      lp.journey_stage = JourneyStageOf(view.str);
+      lp.journey_snapshot = std::move(view.str);
+    }
   }
   return out;
 }
@@ -76,15 +109,23 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(writes.size() + extra.size());
   for (const ProfileWrite& w : writes) {
-    cmds.push_back({"EVAL", kCommitScript, "2", keys::Profile(w.user.workspace, w.user.user_id),
-                    keys::View(w.user.workspace, w.user.user_id), std::to_string(w.expected_revision),
-                    w.erase ? std::string() : w.record.SerializeAsString(),
-                    w.erase ? std::string() : w.snapshot.SerializeAsString()});
+    storage::RedisCommand cmd = storage::RedisScript::Call(2);
+    cmd.reserve(8);
+    cmd.push_back(keys::Profile(w.user.workspace, w.user.user_id));
+    cmd.push_back(keys::View(w.user.workspace, w.user.user_id));
+    cmd.push_back(std::to_string(w.expected_revision));
+    cmd.emplace_back();
+    cmd.emplace_back();
+    if (!w.erase) {
+      w.record.SerializeToString(&cmd[6]);
+      w.snapshot.SerializeToString(&cmd[7]);
+    }
+    cmds.push_back(std::move(cmd));
   }
   for (const auto& c : extra) cmds.push_back(c);
   std::vector<bool> committed(writes.size(), false);
   if (cmds.empty()) return committed;
-  auto replies = redis_->Pipeline(cmds);
+  auto replies = commit_script_.Pipeline(redis_, std::move(cmds));
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i < writes.size(); ++i) {
     const storage::RedisReply& r = (*replies)[i];
@@ -104,11 +145,11 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
     if (!committed[i] || w.changes.empty()) continue;
     auto it = publish.find(w.user.workspace);
     if (it == publish.end()) {
-      it = publish
-               .insert({w.user.workspace,
-                        {"EVAL", kPublishScript, "2", keys::SegmentChanges(w.user.workspace),
-                         keys::SegmentChangeSeq(w.user.workspace), maxlen}})
-               .first;
+      storage::RedisCommand cmd = storage::RedisScript::Call(2);
+      cmd.push_back(keys::SegmentChanges(w.user.workspace));
+      cmd.push_back(keys::SegmentChangeSeq(w.user.workspace));
+      cmd.push_back(maxlen);
+      it = publish.insert({w.user.workspace, std::move(cmd)}).first;
     }
     int64_t last = 0;
     for (const pb::SegmentChange& c : w.changes) {
@@ -120,7 +161,7 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   if (publish.empty()) return committed;
   std::vector<storage::RedisCommand> pcmds;
   for (auto& [ws, cmd] : publish) pcmds.push_back(std::move(cmd));
-  auto published = redis_->Pipeline(pcmds);
+  auto published = publish_script_.Pipeline(redis_, std::move(pcmds));
   if (!published.ok()) return published.status();
   for (const auto& r : *published) {
     if (r.is_error()) return absl::UnavailableError(absl::StrCat("change publish: ", r.str));
@@ -173,6 +214,23 @@ absl::StatusOr<RecordPage> ProfileStore::ScanRecords(const std::string& workspac
     if (r.is_string() && record.ParseFromString(r.str)) page.records.push_back(std::move(record));
   }
   return page;
+}
+
+absl::Status ProfileStore::RefreshJourneyStages(const std::string& workspace, std::vector<pb::ProfileRecord>* records) {
+  if (records->empty()) return absl::OkStatus();
+  std::vector<storage::RedisCommand> gets;
+  gets.reserve(records->size());
+  for (const auto& r : *records) {
+    gets.push_back({"HGET", keys::View(workspace, r.profile().user_id()), std::string(keys::kViewJourneyField)});
+  }
+  auto replies = redis_->Pipeline(gets);
+  if (!replies.ok()) return replies.status();
+  for (size_t i = 0; i < records->size(); ++i) {
+    const storage::RedisReply& r = (*replies)[i];
+    const std::string stage = r.is_string() ? JourneyStageOf(r.str) : std::string();
+    if (!stage.empty()) (*records)[i].mutable_profile()->mutable_computed()->set_journey_stage(stage);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ProfileStore::ResolveAlias(const std::string& workspace, const std::string& id) {

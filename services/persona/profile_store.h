@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/storage/redis_client.h"
+#include "common/storage/redis_script.h"
 #include "journey/common/v1/common.pb.h"
 #include "journey/persona/v1/persona.pb.h"
 
@@ -34,9 +35,15 @@ struct LoadedProfile {
   int64_t revision = 0;  // 0 = no profile stored yet
   int64_t published = 0;  // the last user_sequence known to be in the change stream
   pb::ProfileRecord record;
-  bool has_journey = false;
-  cpb::JourneySnapshot journey;  // the journey service's view field, when present
+  // From the journey service's field of the shared view: its current stage ("" = none), read
+  // without parsing the rest of the snapshot (history, touchpoints), and the snapshot's bytes
+  // for whoever needs all of it (the access export).
+  std::string journey_stage;
+  std::string journey_snapshot;
 };
+
+// Sets the record's computed.journey_stage to journey's stage, when journey has one.
+void TakeJourneyStage(LoadedProfile* loaded);
 
 struct ProfileWrite {
   UserRef user;
@@ -67,7 +74,7 @@ struct StoreOptions {
 
 class ProfileStore {
  public:
-  explicit ProfileStore(storage::RedisClient* redis, StoreOptions options = {}) : redis_(redis), options_(options) {}
+  explicit ProfileStore(storage::RedisClient* redis, StoreOptions options = {});
 
   // One round trip for any number of users.
   absl::StatusOr<std::vector<LoadedProfile>> Load(const std::vector<UserRef>& users);
@@ -84,6 +91,11 @@ class ProfileStore {
   // One page of a SCAN over the workspace's profiles (`cursor` "0" starts).
   absl::StatusOr<RecordPage> ScanRecords(const std::string& workspace, const std::string& cursor, int count);
 
+  // Sets each record's computed.journey_stage from the journey service's snapshot in the
+  // shared view (one round trip): the stage can change with no event reaching persona (a
+  // timeout), or after persona applied the event (the services consume the stream side by side).
+  absl::Status RefreshJourneyStages(const std::string& workspace, std::vector<pb::ProfileRecord>* records);
+
   // The user an id was merged into, or "" when it was not.
   absl::StatusOr<std::string> ResolveAlias(const std::string& workspace, const std::string& id);
 
@@ -92,6 +104,8 @@ class ProfileStore {
  private:
   storage::RedisClient* redis_;
   StoreOptions options_;
+  storage::RedisScript commit_script_;
+  storage::RedisScript publish_script_;
 };
 
 // Parses a SegmentChange stream entry's fields ("seq", "c") into a change with its cursor.

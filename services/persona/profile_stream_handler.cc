@@ -139,10 +139,8 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
     write.expected_revision = lp.revision;
     write.erase = w.erased;
     if (!w.erased) {
-      if (lp.has_journey && !lp.journey.stage().empty()) {
-        lp.record.mutable_profile()->mutable_computed()->set_journey_stage(lp.journey.stage());
-      }
-      aggregator_->Refresh(now, &lp.record);
+      TakeJourneyStage(&lp);
+      aggregator_->RefreshForStorage(now, &lp.record);
     }
     std::vector<pb::SegmentChange> changes;
     if (evaluator_ != nullptr) changes = evaluator_->Evaluate(user.workspace, now, w.erased, &lp.record);
@@ -151,7 +149,7 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
       lp.record.mutable_profile()->set_found(true);
       *lp.record.mutable_profile()->mutable_updated_at() = ToProto(now);
       write.snapshot = ProfileAggregator::Snapshot(lp.record, now);
-      write.record = lp.record;
+      write.record = std::move(lp.record);
     }
     writes.push_back(std::move(write));
   }

@@ -38,6 +38,12 @@ bool ValidId(const std::string& id) {
 
 }  // namespace
 
+void WorkspaceSegments::Add(pb::SegmentDefinition definition) {
+  conditions.emplace_back(definition.condition());
+  any_time_dependent |= DependsOnTime(definition.condition());
+  definitions.push_back(std::move(definition));
+}
+
 std::vector<std::string> SegmentCatalog::Validate(const pb::SegmentDefinition& d) const {
   std::vector<std::string> errors;
   if (!ValidId(d.id())) {
@@ -64,13 +70,13 @@ absl::StatusOr<std::shared_ptr<WorkspaceSegments>> SegmentCatalog::Load(const st
   if ((*replies)[0].is_string()) (void)absl::SimpleAtoi((*replies)[0].str, &version);
   out->version = version;
   const auto& all = (*replies)[1];
+  std::vector<pb::SegmentDefinition> definitions;
   for (size_t i = 0; i + 1 < all.elements.size(); i += 2) {
     pb::SegmentDefinition d;
-    if (d.ParseFromString(all.elements[i + 1].str)) out->definitions.push_back(std::move(d));
+    if (d.ParseFromString(all.elements[i + 1].str)) definitions.push_back(std::move(d));
   }
-  std::sort(out->definitions.begin(), out->definitions.end(),
-            [](const auto& a, const auto& b) { return a.id() < b.id(); });
-  for (const auto& d : out->definitions) out->any_time_dependent |= DependsOnTime(d.condition());
+  std::sort(definitions.begin(), definitions.end(), [](const auto& a, const auto& b) { return a.id() < b.id(); });
+  for (auto& d : definitions) out->Add(std::move(d));
   if ((*replies)[2].is_string()) (void)out->rfm.ParseFromString((*replies)[2].str);
   return out;
 }

@@ -14,6 +14,7 @@
 #include "common/storage/redis_client.h"
 #include "common/time/clock.h"
 #include "journey/persona/v1/persona.pb.h"
+#include "services/persona/condition_evaluator.h"
 
 namespace journey::persona {
 
@@ -22,8 +23,12 @@ namespace pb = ::journey::persona::v1;
 struct WorkspaceSegments {
   int64_t version = -1;
   std::vector<pb::SegmentDefinition> definitions;  // sorted by id
+  std::vector<CompiledCondition> conditions;       // definitions[i].condition(), prepared
   pb::RfmModel rfm;
   bool any_time_dependent = false;
+
+  // Appends a definition with its prepared condition (callers add them in id order).
+  void Add(pb::SegmentDefinition definition);
 };
 
 struct CatalogOptions {

@@ -266,6 +266,36 @@ TEST_F(SegmentsTest, WatcherResumesFromItsCursorWithoutGapsOrDuplicates) {
   EXPECT_EQ(crm_->StartCursor(saved).status().code(), absl::StatusCode::kOutOfRange);
 }
 
+TEST_F(SegmentsTest, JourneyStageMovedWithoutAPersonaEventIsPickedUpOnSchedule) {
+  auto deciding = ParseSegmentDefinitions(
+      "id: deciding\ncondition: {compare: {attribute: journey.stage, op: \"==\", value: DECISION}}\n");
+  ASSERT_TRUE(deciding.ok()) << deciding.status();
+  ASSERT_TRUE(catalog_->Apply("default", (*deciding)[0]).ok());
+  Feed({Ev("j-1", "Product Added", absl::Minutes(1))});
+  EXPECT_TRUE(Stored("j-1").empty());  // journey had not written its snapshot yet
+  // Journey applies the same event afterwards and writes its snapshot into the shared view.
+  cpb::JourneySnapshot journey;
+  journey.set_user_id("j-1");
+  journey.set_stage("DECISION");
+  ASSERT_TRUE(client_->Command({"HSET", keys::View("default", "j-1"), "journey", journey.SerializeAsString()}).ok());
+  auto run = scheduler_->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->rewritten, 1);
+  EXPECT_EQ(Stored("j-1"), std::vector<std::string>{"deciding"});
+  auto view = client_->Command({"HGET", keys::View("default", "j-1"), "persona"});
+  cpb::PersonaSnapshot snap;
+  ASSERT_TRUE(view.ok() && snap.ParseFromString(view->str));
+  EXPECT_EQ(snap.journey_stage(), "DECISION");
+  std::vector<pb::SegmentChange> changes = AllChanges("0");
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes.back().segment(), "deciding");
+  EXPECT_TRUE(changes.back().entered());
+  // Nothing moved since: the next pass writes nothing.
+  auto again = scheduler_->RunOnce();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->rewritten, 0);
+}
+
 TEST_F(SegmentsTest, UpsertsAreIdempotentByExternalIdAndExplainRejections) {
   std::vector<pb::UpsertProfileRequest> batch(3);
   batch[0].set_external_id("crm-1");

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/storage/hiredis_client.h"
+#include "common/storage/redis_script.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
 
@@ -25,6 +26,28 @@ class RedisClientTest : public ::testing::Test {
   journey::testing::RedisServer redis_;
   std::unique_ptr<HiredisClient> client_;
 };
+
+TEST_F(RedisClientTest, ScriptRunsByShaAndIsReloadedAfterRedisForgetsIt) {
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  auto call = [](const std::string& key, const std::string& by) {
+    RedisCommand c = RedisScript::Call(1);
+    c.push_back(key);
+    c.push_back(by);
+    return c;
+  };
+  auto first = script.Pipeline(client_.get(), {call("a", "2"), {"INCR", "b"}, call("a", "3")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)[0].integer, 2);
+  EXPECT_EQ((*first)[2].integer, 5);
+  ASSERT_TRUE(client_->Command({"SCRIPT", "FLUSH"}).ok());  // as after a restart
+  auto second = script.Pipeline(client_.get(), {call("a", "10"), {"INCR", "b"}});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)[0].integer, 15);  // ran once after the reload
+  EXPECT_EQ((*second)[1].integer, 2);   // the plain command was not repeated
+  auto b = client_->Command({"GET", "b"});
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->str, "2");
+}
 
 TEST_F(RedisClientTest, PipelineReturnsOneReplyPerCommandInOrder) {
   std::vector<RedisCommand> cmds;
