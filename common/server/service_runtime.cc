@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log/log.h"
 #include "common/storage/redis_factory.h"
 #include "prometheus/exposer.h"
@@ -30,7 +31,12 @@ sigset_t StopSignals() {
 
 }  // namespace
 
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const config::ServiceConfig& config) {
+  DisableMutexDeadlockDetection();
   sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime(config));

@@ -3,6 +3,7 @@
 // inferred conversions reach the statistics, Redis down means degraded answers, and the
 // catalog reloads under load without a failed request.
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -124,6 +125,70 @@ TEST_F(RecommendRedisTest, OffersFollowTheStageInTheSnapshot) {
   WriteJourney("u1", "LOYALTY", {"vip"});
   EXPECT_EQ(OfferIds(Get("u1")), (std::vector<std::string>{"rewards", "vip-only"}));
   EXPECT_NE(Get("u1").recommendation_id(), Get("u1").recommendation_id());
+}
+
+// HMGET calls Redis has served so far: one per pipelined read of a customer's state.
+int64_t ViewReads(storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "commandstats"});
+  if (!info.ok()) return -1;
+  const size_t at = info->str.find("cmdstat_hmget:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + std::strlen("cmdstat_hmget:calls=")));
+}
+
+TEST_F(RecommendRedisTest, AnAliasedAnonymousIdGetsTheCustomersState) {
+  WriteJourney("u9", "LOYALTY", {"vip"});
+  // What ingest writes when visitor anon-9 identifies as u9 (journey moved the state).
+  ASSERT_TRUE(redis_->Command({"SET", keys::Alias("default", "anon-9"), "u9"}).ok());
+  v1::GetRecommendationsRequest req;
+  req.set_anonymous_id("anon-9");
+  const int64_t reads_before = ViewReads(redis_.get());
+  auto first = logic_->Recommend(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stage(), "LOYALTY");
+  EXPECT_EQ(OfferIds(*first), (std::vector<std::string>{"rewards", "vip-only"}));
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 2) << "the alias pointed elsewhere: one extra read";
+  EXPECT_EQ(logic_->aliases()->Resolve("anon-9"), "u9");
+  auto second = logic_->Recommend(req);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->stage(), "LOYALTY");
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 3) << "resolved in process: one read again";
+
+  // The served record and caps belong to the customer, not to the anonymous id.
+  ASSERT_TRUE(feedback_->Flush().ok());
+  auto last = redis_->Command({"GET", keys::RecommendLast("default", "u9")});
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->is_string());
+
+  // A visitor never linked stays a first-time visitor.
+  req.set_anonymous_id("anon-new");
+  EXPECT_EQ(logic_->Recommend(req)->stage(), "AWARENESS");
+}
+
+TEST_F(RecommendRedisTest, MergeInTheStreamResolvesTheAnonymousId) {
+  WriteJourney("u10", "DECISION");
+  cv1::EventEnvelope merge;
+  merge.set_kind(cv1::ENVELOPE_KIND_MERGE);
+  merge.set_workspace_id("default");
+  merge.set_canonical_user_id("u10");
+  merge.set_previous_id("anon-10");
+  ASSERT_TRUE(redis_->Command({"XADD", keys::EventStream(keys::PartitionOf("anon-10", 16)), "*", "e",
+                               merge.SerializeAsString()})
+                  .ok());
+  StreamLearner learner(redis_.get(), &model_, StreamLearnerOptions{}, &clock_);
+  learner.SetAliasCache(logic_->aliases());
+  ASSERT_TRUE(learner.PollOnce().ok());
+  EXPECT_EQ(logic_->aliases()->Resolve("anon-10"), "u10");
+  // No alias key in Redis at all: the MERGE alone is enough, in one read.
+  v1::GetRecommendationsRequest req;
+  req.set_anonymous_id("anon-10");
+  req.set_placement(v1::PLACEMENT_CART);
+  const int64_t reads_before = ViewReads(redis_.get());
+  auto r = logic_->Recommend(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stage(), "DECISION");
+  EXPECT_EQ(OfferIds(*r), (std::vector<std::string>{"capped", "free-ship"}));
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 1);
 }
 
 TEST_F(RecommendRedisTest, DailyCapHoldsAcrossRequestsAndResetsNextDay) {
