@@ -218,7 +218,8 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
     // Only the head is ordered (rows hold hundreds of neighbours, the answer is tens); the
     // rest is sorted only if filters reject so many that the head runs out.
     const size_t head = std::min(ranked.size(), 2 * k + 16);
-    std::partial_sort(ranked.begin(), ranked.begin() + head, ranked.end(), better);
+    if (head < ranked.size()) std::nth_element(ranked.begin(), ranked.begin() + head, ranked.end(), better);
+    std::sort(ranked.begin(), ranked.begin() + head, better);
     for (size_t n = 0; n < ranked.size(); ++n) {
       if (out.size() >= k) break;
       if (n == head) std::sort(ranked.begin() + head, ranked.end(), better);

@@ -169,8 +169,9 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     return a.score != b.score ? a.score > b.score : a.offer->offer.id() < b.offer->offer.id();
   };
   // Only the head needs ordering: the answer plus room for what the per-kind limit skips.
-  const size_t head = std::min(scored.size(), 4 * limit);
-  std::partial_sort(scored.begin(), scored.begin() + head, scored.end(), better);
+  const size_t head = std::min(scored.size(), 3 * limit);
+  if (head < scored.size()) std::nth_element(scored.begin(), scored.begin() + head, scored.end(), better);
+  std::sort(scored.begin(), scored.begin() + head, better);
   // Reasons only for what is returned: they are strings, and most candidates are not.
   std::vector<RankedOffer> out;
   int per_kind[v1::OfferKind_ARRAYSIZE] = {};

@@ -192,7 +192,7 @@ void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, 
     return p->repurchasable() || !was_bought(id);
   };
   // Ask for extra candidates so the diversity rule can skip some and still fill the list.
-  std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 3) : model_->Recommend(session, limit * 3, allowed);
+  std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 2) : model_->Recommend(session, limit * 2, allowed);
   absl::flat_hash_map<absl::string_view, int> per_category;
   auto emit = [&](const std::string& id, double score, const std::string& reason) {
     const v1::ProductInfo* p = catalog->Find(id);

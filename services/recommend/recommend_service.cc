@@ -18,7 +18,13 @@ absl::Duration Remaining(grpc::CallbackServerContext* ctx) {
 template <typename T, typename Handler>
 grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext* ctx, T* resp, Handler handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  workers_.Submit([reactor, resp, handler = std::move(handler)]() mutable {
+  workers_.Submit([ctx, reactor, resp, handler = std::move(handler)]() mutable {
+    // Behind after a burst: a call whose caller already gave up is not worth the work, and
+    // skipping it is what lets the queue catch up.
+    if (ctx->deadline() < std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
+      return;
+    }
     absl::StatusOr<T> result = handler();
     if (!result.ok()) {
       reactor->Finish(server::ToGrpcStatus(result.status()));
