@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "common/storage/hiredis_client.h"
@@ -13,6 +14,7 @@
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
+#include "services/recommend/recommend_service.h"
 #include "services/recommend/stream_learner.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
@@ -328,6 +330,65 @@ TEST_F(RecommendRedisTest, CatalogReloadsUnderLoadWithoutAFailedRequest) {
   EXPECT_EQ(OfferIds(Get("loader")), std::vector<std::string>{"guide-v20"});
   ASSERT_TRUE(other_admin.SyncFromRedis().ok());
   EXPECT_EQ(other_replica.Get()->version(), 20) << "another replica adopts the applied catalog";
+}
+
+TEST_F(RecommendRedisTest, ServesOverGrpcFromTheWorkerPool) {
+  CatalogAdmin admin("default", redis_.get(), store_.get(), &products_);
+  RecommendService service(logic_.get(), &admin, feedback_.get(), /*workers=*/2);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::Recommend::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  WriteJourney("g1", "CONSIDERATION");
+
+  // Many calls at once on two workers: each is answered, none is lost or failed.
+  constexpr int kCalls = 40;
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::GetRecommendationsRequest req;
+    v1::GetRecommendationsResponse resp;
+    grpc::Status status;
+  };
+  std::vector<Call> calls(kCalls);
+  std::atomic<int> done{0};
+  for (auto& c : calls) {
+    c.req.set_user_id("g1");
+    c.ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stub->async()->GetRecommendations(&c.ctx, &c.req, &c.resp, [&c, &done](grpc::Status s) {
+      c.status = std::move(s);
+      done++;
+    });
+  }
+  ASSERT_TRUE(testing::PollUntil([&] { return done.load() == kCalls; }, absl::Seconds(10)));
+  for (const auto& c : calls) {
+    ASSERT_TRUE(c.status.ok()) << c.status.error_message();
+    EXPECT_EQ(c.resp.stage(), "CONSIDERATION");
+    EXPECT_EQ(OfferIds(c.resp), std::vector<std::string>{"compare"});
+  }
+
+  // Errors keep their meaning at the edge.
+  grpc::ClientContext bad_ctx;
+  v1::GetRecommendationsRequest bad;
+  bad.set_user_id("g1");
+  bad.set_limit(-1);
+  v1::GetRecommendationsResponse ignored;
+  const grpc::Status invalid = stub->GetRecommendations(&bad_ctx, bad, &ignored);
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(invalid.error_message().find("limit"), std::string::npos);
+
+  // Admin calls go through the same pool.
+  grpc::ClientContext upsert_ctx;
+  v1::UpsertProductsRequest upsert;
+  upsert.add_products()->set_product_id("grpc-product");
+  v1::UpsertProductsResponse upserted;
+  ASSERT_TRUE(stub->UpsertProducts(&upsert_ctx, upsert, &upserted).ok());
+  EXPECT_EQ(upserted.upserted(), 1);
+  EXPECT_NE(products_.Find("grpc-product"), nullptr);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 }  // namespace
