@@ -5,7 +5,9 @@
 // reads as a ratio. The server runs in this process with the production wiring, a private
 // redis-server (unless --redis_url), a synthetic catalog of --offers offers and --products
 // products, a model trained on synthetic sessions, and customer snapshots in Redis.
-// Prints JSON.
+// Prints JSON, including the CPU time each phase cost per request: this process (server
+// and load generator together; the empty-call phase shows what the load generator and
+// gRPC alone cost) and the private redis-server, so runs on a busy machine compare.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -13,17 +15,26 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/server/service_runtime.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
+#include "services/recommend/periodic_task.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
 #include "services/recommend/stream_learner.h"
@@ -76,21 +87,72 @@ struct Phase {
   std::atomic<int64_t> errors{0};
   std::atomic<int64_t> degraded{0};
   double elapsed_s = 0;
+  double process_cpu_s = 0;  // user + system of this process during the phase
+  double redis_cpu_s = -1;   // of the private redis-server; -1 = not known (--redis_url)
+  std::map<std::string, double> thread_cpu_s;  // by thread name (threads that ended are missing)
 };
+
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// utime + stime from a /proc/.../stat file (a process or one thread); -1 when unreadable.
+double StatCpuSeconds(const std::string& path, std::string* name = nullptr) {
+  std::ifstream in(path);
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t start_of_name = stat.find('(');
+  if (name != nullptr && start_of_name != std::string::npos) {
+    *name = stat.substr(start_of_name + 1, stat.rfind(')') - start_of_name - 1);
+  }
+  const size_t end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return -1;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(end_of_name + 2), ' ');
+  // After the name: state is field 3 of the file, utime 14 and stime 15.
+  if (fields.size() < 13) return -1;
+  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double OtherProcessCpuSeconds(pid_t pid) { return pid <= 0 ? -1 : StatCpuSeconds(absl::StrCat("/proc/", pid, "/stat")); }
+
+// CPU seconds of this process's threads, summed by thread name (where the time goes).
+std::map<std::string, double> CpuByThreadName() {
+  std::map<std::string, double> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string name;
+    const double cpu = StatCpuSeconds(entry.path().string() + "/stat", &name);
+    if (cpu >= 0) out[name] += cpu;
+  }
+  return out;
+}
 
 void Report(const char* name, Phase& phase, bool last) {
   std::vector<int64_t> v(phase.latency_ns.begin(), phase.latency_ns.end());
   std::sort(v.begin(), v.end());
   auto q = [&](double p) { return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))] / 1e6; };
+  const double per_request_us = v.empty() ? 0.0 : 1e6 / static_cast<double>(v.size());
   std::printf("  \"%s\": {\"requests\": %zu, \"achieved_rps\": %.0f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
-              "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": %lld, \"degraded\": %lld}%s\n",
+              "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": %lld, \"degraded\": %lld, "
+              "\"process_cpu_us_per_request\": %.1f, \"redis_cpu_us_per_request\": %.1f},\n",
               name, v.size(), v.size() / phase.elapsed_s, q(0.5), q(0.99), q(0.999), v.empty() ? 0.0 : v.back() / 1e6,
-              static_cast<long long>(phase.errors.load()), static_cast<long long>(phase.degraded.load()), last ? "" : ",");
+              static_cast<long long>(phase.errors.load()), static_cast<long long>(phase.degraded.load()),
+              phase.process_cpu_s * per_request_us, phase.redis_cpu_s < 0 ? -1.0 : phase.redis_cpu_s * per_request_us);
+  std::printf("  \"%s_thread_cpu_us_per_request\": {", name);
+  bool first = true;
+  for (const auto& [thread, cpu] : phase.thread_cpu_s) {
+    if (cpu * per_request_us < 0.5) continue;
+    std::printf("%s\"%s\": %.1f", first ? "" : ", ", thread.c_str(), cpu * per_request_us);
+    first = false;
+  }
+  std::printf("}%s\n", last ? "" : ",");
 }
 
 // Issues `issue(i, intended_start, on_done)` at the fixed rate and waits for completions.
 template <typename Issue>
-void RunOpenLoop(double rate, double seconds, Phase& phase, Issue issue) {
+void RunOpenLoop(double rate, double seconds, pid_t redis_pid, Phase& phase, Issue issue) {
+  const double cpu_before = ProcessCpuSeconds(), redis_before = OtherProcessCpuSeconds(redis_pid);
+  const std::map<std::string, double> threads_before = CpuByThreadName();
   const int64_t n = static_cast<int64_t>(rate * seconds);
   phase.latency_ns.assign(n, 0);
   const auto period = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
@@ -102,12 +164,19 @@ void RunOpenLoop(double rate, double seconds, Phase& phase, Issue issue) {
   }
   while (phase.done.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   phase.elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  phase.process_cpu_s = ProcessCpuSeconds() - cpu_before;
+  if (redis_before >= 0) phase.redis_cpu_s = OtherProcessCpuSeconds(redis_pid) - redis_before;
+  for (const auto& [thread, cpu] : CpuByThreadName()) {
+    auto before = threads_before.find(thread);
+    phase.thread_cpu_s[thread] = cpu - (before == threads_before.end() ? 0.0 : before->second);
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  server::DisableMutexDeadlockDetection();  // as ServiceRuntime does for the binaries
   std::mt19937_64 rng(12345);
   std::unique_ptr<testing::RedisServer> private_redis;
   std::string url = absl::GetFlag(FLAGS_redis_url);
@@ -192,7 +261,10 @@ int main(int argc, char** argv) {
   RecommendLogic logic(RecommendOptions{}, redis->get(), &store, &products, &model, &stats, RealClock::Get());
   logic.SetServedListener([&](const ServedRecommendation& s) { feedback.OnServed(s); });
   StreamLearner learner(redis->get(), &model, StreamLearnerOptions{}, RealClock::Get());
+  learner.SetAliasCache(logic.aliases());
   CatalogAdmin admin("default", redis->get(), &store, &products);
+  PeriodicTask catalog_sync("offer catalog sync", absl::Seconds(1), [&admin] { return admin.SyncFromRedis(); });
+  PeriodicTask stats_refresh("offer stats refresh", absl::Seconds(2), [&feedback] { return feedback.RefreshCache(); });
   RecommendService service(&logic, &admin, &feedback);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -202,11 +274,14 @@ int main(int argc, char** argv) {
   auto server = builder.BuildAndStart();
   feedback.Start();
   learner.Start();
+  catalog_sync.Start();
+  stats_refresh.Start();
 
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   auto stub = v1::Recommend::NewStub(channel);
   grpc::GenericStub generic(channel);
   const double rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
+  const pid_t redis_pid = private_redis != nullptr ? private_redis->pid() : -1;
 
   // Warm-up (connections, allocator, caches), not measured.
   for (int i = 0; i < 200; ++i) {
@@ -223,7 +298,7 @@ int main(int argc, char** argv) {
     grpc::Slice nothing("", 0);
     empty_request = grpc::ByteBuffer(&nothing, 1);
   }
-  RunOpenLoop(rate, seconds, empty, [&](int64_t i, SteadyClock::time_point intended) {
+  RunOpenLoop(rate, seconds, redis_pid, empty, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call {
       grpc::ClientContext ctx;
       grpc::ByteBuffer resp;
@@ -248,7 +323,7 @@ int main(int argc, char** argv) {
     req.set_current_product_id(ProductAt(zipf_item()));
     req.set_limit(10);
   }
-  RunOpenLoop(rate, seconds, recommend, [&](int64_t i, SteadyClock::time_point intended) {
+  RunOpenLoop(rate, seconds, redis_pid, recommend, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call {
       grpc::ClientContext ctx;
       v1::GetRecommendationsResponse resp;
@@ -275,6 +350,8 @@ int main(int argc, char** argv) {
   Report("empty_grpc", empty, false);
   Report("get_recommendations", recommend, true);
   std::printf("}\n");
+  stats_refresh.Stop();
+  catalog_sync.Stop();
   learner.Stop();
   feedback.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

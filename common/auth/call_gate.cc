@@ -28,7 +28,7 @@ bool HasScope(const v1::ApiKeyInfo& key, absl::string_view scope) {
 
 // RESOURCE_EXHAUSTED with a google.rpc.RetryInfo in the status details and a `retry-after`
 // trailer (whole seconds, at least 1) for clients that read neither.
-grpc::Status RateLimited(grpc::ServerContext* ctx, const Decision& d) {
+grpc::Status RateLimited(grpc::ServerContextBase* ctx, const Decision& d) {
   const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(d.retry_after));
   ctx->AddTrailingMetadata("retry-after", std::to_string((ms + 999) / 1000));
   google::rpc::RetryInfo retry;
@@ -43,7 +43,7 @@ grpc::Status RateLimited(grpc::ServerContext* ctx, const Decision& d) {
 
 // The key of "authorization: Bearer <key>": empty when there is none, nullopt when the
 // metadata is there but not in that form.
-std::optional<absl::string_view> BearerKey(grpc::ServerContext* ctx) {
+std::optional<absl::string_view> BearerKey(grpc::ServerContextBase* ctx) {
   auto it = ctx->client_metadata().find("authorization");
   if (it == ctx->client_metadata().end()) return absl::string_view();
   absl::string_view value(it->second.data(), it->second.size());
@@ -128,7 +128,7 @@ Decision CallGate::Authorize(absl::string_view api_key, absl::string_view scope)
   return d;
 }
 
-AdmittedCall CallGate::Admit(grpc::ServerContext* ctx, absl::string_view full_method) {
+AdmittedCall CallGate::Admit(grpc::ServerContextBase* ctx, absl::string_view full_method) {
   if (unchecked_) return AdmittedCall(grpc::Status::OK);
   const MethodPolicy* policy = FindMethodPolicy(full_method);
   if (policy == nullptr) {

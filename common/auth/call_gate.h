@@ -85,7 +85,7 @@ class CallGate {
   static CallGate* Unchecked();
 
   // `full_method` is "journey.ingest.v1.Ingest/Track".
-  AdmittedCall Admit(grpc::ServerContext* ctx, absl::string_view full_method);
+  AdmittedCall Admit(grpc::ServerContextBase* ctx, absl::string_view full_method);
   // The key checks alone, for a caller that is not gRPC (the Segment HTTP write key).
   Decision Authorize(absl::string_view api_key, absl::string_view scope);
 
@@ -99,7 +99,7 @@ class CallGate {
  private:
   friend class AdmittedCall;
   struct Watched {
-    grpc::ServerContext* ctx;
+    grpc::ServerContextBase* ctx;
     absl::Time deadline;
   };
   CallGate();  // Unchecked

@@ -27,7 +27,7 @@ class GatedService {
   }
 
  protected:
-  auth::AdmittedCall Admit(grpc::ServerContext* ctx, const char* method) {
+  auth::AdmittedCall Admit(grpc::ServerContextBase* ctx, const char* method) {
     return gate_->Admit(ctx, absl::StrCat(service_name_, "/", method));
   }
 

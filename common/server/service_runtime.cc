@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/auth/api_keys_service.h"
 #include "common/auth/call_gate.h"
 #include "common/auth/key_cache.h"
@@ -36,7 +37,12 @@ sigset_t StopSignals() {
 
 }  // namespace
 
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const config::ServiceConfig& config) {
+  DisableMutexDeadlockDetection();
   sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime(config));

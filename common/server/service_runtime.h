@@ -95,6 +95,11 @@ class ServiceRuntime {
   std::unique_ptr<auth::ApiKeysService> api_keys_service_;
 };
 
+// The Debian build of Abseil checks every absl::Mutex acquisition for lock-order cycles
+// (a global graph behind a global lock): measurable on hot paths. Create() calls this
+// first; benchmarks that wire services without a runtime call it too.
+void DisableMutexDeadlockDetection();
+
 // Exit codes of DESIGN.md.
 inline constexpr int kExitClean = 0;
 inline constexpr int kExitConfig = 1;

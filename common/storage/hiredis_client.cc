@@ -128,6 +128,7 @@ absl::Status HiredisClient::Connect(Slot* slot) {
   }
   redisEnableKeepAlive(ctx);
   slot->ctx = ctx;
+  slot->timeout = absl::ZeroDuration();  // a fresh socket: set on first use
   std::vector<RedisCommand> setup;
   if (!ep.password.empty()) {
     if (ep.username.empty()) setup.push_back({"AUTH", ep.password});
@@ -170,7 +171,11 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::Pipeline(const std::vecto
     if (auto status = Connect(slot); !status.ok()) return status;
   }
   redisContext* ctx = slot->ctx;
-  redisSetTimeout(ctx, AsTimeval(timeout == absl::ZeroDuration() ? options_.command_timeout : timeout));
+  const absl::Duration wanted = timeout == absl::ZeroDuration() ? options_.command_timeout : timeout;
+  if (wanted != slot->timeout) {
+    redisSetTimeout(ctx, AsTimeval(wanted));
+    slot->timeout = wanted;
+  }
 
   // The whole pipeline as one RESP buffer, handed to hiredis in one piece: formatting it
   // here costs a fraction of hiredis's per-argument formatting (a hot path for ingest).

@@ -43,6 +43,8 @@ class HiredisClient final : public RedisClient {
   // A pooled connection slot; ctx is null while disconnected.
   struct Slot {
     redisContext* ctx = nullptr;
+    // The socket timeout last set on ctx: setting it costs two syscalls, so only on change.
+    absl::Duration timeout = absl::ZeroDuration();
   };
 
   Slot* Acquire();

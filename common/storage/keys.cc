@@ -136,6 +136,10 @@ std::string RecommendOfferStats(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":rec:stats");
 }
 
+std::string RecommendOfferSegmentStats(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:stats:segments");
+}
+
 std::string RecommendOfferCatalog(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":rec:offers");
 }

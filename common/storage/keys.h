@@ -105,8 +105,12 @@ std::string RecommendCapsLifetime(absl::string_view workspace, absl::string_view
 std::string RecommendLast(absl::string_view workspace, absl::string_view user_id);
 // A served recommendation by id (RecommendationRecord), for ReportOutcome on any replica.
 std::string Recommendation(absl::string_view workspace, absl::string_view recommendation_id);
-// Outcome counters per offer, stage and segment: hash "<offer>|<stage>|<segment>|<outcome>" -> count.
+// Outcome counters per offer and stage, all segments together: hash
+// "<offer>|<stage>|*|<outcome>" -> count (small: every replica reloads it every few seconds).
 std::string RecommendOfferStats(absl::string_view workspace);
+// The same broken out by segment: "<offer>|<stage>|<segment>|<outcome>" -> count (read only
+// by GetOfferStats).
+std::string RecommendOfferSegmentStats(absl::string_view workspace);
 // The admin-applied offer catalog (OfferCatalogDocument) and its version counter.
 std::string RecommendOfferCatalog(absl::string_view workspace);
 // Products upserted through the admin RPC: hash product_id -> ProductInfo.

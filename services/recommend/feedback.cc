@@ -36,45 +36,32 @@ bool Contains(const google::protobuf::RepeatedPtrField<std::string>& v, const st
 
 }  // namespace
 
-OfferOutcomes OfferStatsCache::Get(const std::string& offer_id, const std::string& stage) const {
+std::shared_ptr<const OfferStatsTable> OfferStatsCache::Table() const {
   absl::ReaderMutexLock lock(&mu_);
-  auto it = by_offer_stage_.find(absl::StrCat(offer_id, "|", stage));
-  return it == by_offer_stage_.end() ? OfferOutcomes{} : it->second;
-}
-
-int64_t OfferStatsCache::TotalConversions(const std::string& offer_id) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = conversions_.find(offer_id);
-  return it == conversions_.end() ? 0 : it->second;
+  return table_;
 }
 
 void OfferStatsCache::Add(const std::string& offer_id, const std::string& stage, const OfferOutcomes& delta) {
   absl::MutexLock lock(&mu_);
-  OfferOutcomes& o = by_offer_stage_[absl::StrCat(offer_id, "|", stage)];
-  o.impressions += delta.impressions;
-  o.clicks += delta.clicks;
-  o.conversions += delta.conversions;
-  conversions_[offer_id] += delta.conversions;
+  auto next = std::make_shared<OfferStatsTable>(*table_);
+  next->Add(offer_id, stage, delta);
+  table_ = std::move(next);
 }
 
 void OfferStatsCache::Load(const storage::RedisReply& hash) {
-  absl::flat_hash_map<std::string, OfferOutcomes> by;
-  absl::flat_hash_map<std::string, int64_t> conv;
+  auto next = std::make_shared<OfferStatsTable>();
   for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
-    std::vector<std::string> parts = absl::StrSplit(hash.elements[i].str, '|');
+    std::vector<absl::string_view> parts = absl::StrSplit(hash.elements[i].str, '|');
     int64_t n = 0;
     if (parts.size() != 4 || parts[2] != kAllSegments || !absl::SimpleAtoi(hash.elements[i + 1].str, &n)) continue;
-    OfferOutcomes& o = by[absl::StrCat(parts[0], "|", parts[1])];
-    if (parts[3] == kImpression) o.impressions += n;
-    if (parts[3] == kClick) o.clicks += n;
-    if (parts[3] == kConversion) {
-      o.conversions += n;
-      conv[parts[0]] += n;
-    }
+    OfferOutcomes delta;
+    if (parts[3] == kImpression) delta.impressions = n;
+    if (parts[3] == kClick) delta.clicks = n;
+    if (parts[3] == kConversion) delta.conversions = n;
+    next->Add(parts[0], parts[1], delta);
   }
   absl::MutexLock lock(&mu_);
-  by_offer_stage_ = std::move(by);
-  conversions_ = std::move(conv);
+  table_ = std::move(next);
 }
 
 Feedback::Feedback(FeedbackOptions options, storage::RedisClient* redis, OfferStatsCache* cache, const Clock* clock)
@@ -96,7 +83,7 @@ void Feedback::CountOutcome(const v1::RecommendationRecord& record, const std::s
   std::lock_guard<std::mutex> lock(mu_);
   pending_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", kAllSegments, "|", outcome)]++;
   for (int i = 0; i < record.segments_size() && i < options_.max_stat_segments; ++i) {
-    pending_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome)]++;
+    pending_segment_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome)]++;
   }
 }
 
@@ -180,13 +167,18 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
 }
 
 absl::StatusOr<v1::GetOfferStatsResponse> Feedback::GetOfferStats(const v1::GetOfferStatsRequest& request) {
-  auto reply = redis_->Command({"HGETALL", keys::RecommendOfferStats(options_.workspace)});
-  if (!reply.ok()) return absl::UnavailableError(absl::StrCat("reading offer statistics: ", reply.status().message()));
+  auto replies = redis_->Pipeline({{"HGETALL", keys::RecommendOfferStats(options_.workspace)},
+                                   {"HGETALL", keys::RecommendOfferSegmentStats(options_.workspace)}});
+  if (!replies.ok()) return absl::UnavailableError(absl::StrCat("reading offer statistics: ", replies.status().message()));
   std::map<std::tuple<std::string, std::string, std::string>, v1::OfferStats> rows;
-  for (size_t i = 0; i + 1 < reply->elements.size(); i += 2) {
-    std::vector<std::string> parts = absl::StrSplit(reply->elements[i].str, '|');
+  std::vector<const storage::RedisReply*> fields;  // name, value, name, value, ... of both hashes
+  for (const auto& reply : *replies) {
+    for (const auto& e : reply.elements) fields.push_back(&e);
+  }
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    std::vector<std::string> parts = absl::StrSplit(fields[i]->str, '|');
     int64_t n = 0;
-    if (parts.size() != 4 || !absl::SimpleAtoi(reply->elements[i + 1].str, &n)) continue;
+    if (parts.size() != 4 || !absl::SimpleAtoi(fields[i + 1]->str, &n)) continue;
     if (!request.offer_id().empty() && parts[0] != request.offer_id()) continue;
     v1::OfferStats& s = rows[{parts[0], parts[1], parts[2]}];
     s.set_offer_id(parts[0]);
@@ -214,15 +206,24 @@ absl::Status Feedback::RefreshCache() {
   return absl::OkStatus();
 }
 
-absl::Status Feedback::Flush() {
+absl::Status Feedback::Flush() { return FlushQueued(/*with_counters=*/true); }
+
+absl::Status Feedback::FlushQueued(bool with_counters) {
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   std::vector<storage::RedisCommand> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     batch.swap(queue_);
-    const std::string key = keys::RecommendOfferStats(options_.workspace);
-    for (const auto& [field, n] : pending_counts_) batch.push_back({"HINCRBY", key, field, std::to_string(n)});
-    pending_counts_.clear();
+    if (with_counters) {
+      const std::string key = keys::RecommendOfferStats(options_.workspace);
+      for (const auto& [field, n] : pending_counts_) batch.push_back({"HINCRBY", key, field, std::to_string(n)});
+      const std::string segment_key = keys::RecommendOfferSegmentStats(options_.workspace);
+      for (const auto& [field, n] : pending_segment_counts_) {
+        batch.push_back({"HINCRBY", segment_key, field, std::to_string(n)});
+      }
+      pending_counts_.clear();
+      pending_segment_counts_.clear();
+    }
   }
   if (batch.empty()) return absl::OkStatus();
   auto replies = redis_->Pipeline(batch);
@@ -237,12 +238,16 @@ absl::Status Feedback::Flush() {
 void Feedback::Start() {
   stop_ = false;
   thread_ = std::thread([this] {
+    auto counters_due = std::chrono::steady_clock::now();
     while (true) {
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.flush_every), [&] { return stop_; })) break;
       }
-      (void)Flush();
+      const auto now = std::chrono::steady_clock::now();
+      const bool with_counters = now >= counters_due;
+      if (with_counters) counters_due = now + absl::ToChronoMilliseconds(options_.counters_flush_every);
+      (void)FlushQueued(with_counters);
     }
     (void)Flush();  // what is in hand at shutdown
   });

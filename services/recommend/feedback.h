@@ -29,7 +29,13 @@ namespace journey::recommend {
 
 struct FeedbackOptions {
   std::string workspace = "default";
+  // Caps and attribution records are written this soon after serving (a cap must hold on
+  // the customer's next request)...
   absl::Duration flush_every = absl::Milliseconds(10);
+  // ...outcome counters, summed in process, only this often: they are read back every
+  // few seconds, and one HINCRBY per offer, stage and segment every 10 ms cost Redis more
+  // than the requests themselves.
+  absl::Duration counters_flush_every = absl::Seconds(1);
   size_t max_queue = 100000;  // commands; beyond it new writes are dropped and counted
   absl::Duration record_ttl = absl::Hours(24 * 7);
   // An order within this long after a recommendation counts as its conversion.
@@ -38,20 +44,22 @@ struct FeedbackOptions {
   int max_stat_segments = 3;
 };
 
-// Outcome statistics in process, refreshed from Redis (which all replicas write).
+// Outcome statistics in process, refreshed from Redis (which all replicas write). Each
+// refresh publishes a new immutable table; requests read the one they took.
 class OfferStatsCache final : public OfferStatsView {
  public:
-  OfferOutcomes Get(const std::string& offer_id, const std::string& stage) const override;
-  int64_t TotalConversions(const std::string& offer_id) const override;
+  OfferStatsCache() : table_(std::make_shared<const OfferStatsTable>()) {}
+  std::shared_ptr<const OfferStatsTable> Table() const override;
+  OfferOutcomes Get(const std::string& offer_id, const std::string& stage) const { return Table()->Get(offer_id, stage); }
+  int64_t TotalConversions(const std::string& offer_id) const { return Table()->TotalConversions(offer_id); }
   // Replaces everything from the stats hash (HGETALL reply).
   void Load(const storage::RedisReply& hash);
-  // Direct updates (tests and simulations).
+  // Direct updates (tests and simulations): copies the table, so not for the hot path.
   void Add(const std::string& offer_id, const std::string& stage, const OfferOutcomes& delta);
 
  private:
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, OfferOutcomes> by_offer_stage_ ABSL_GUARDED_BY(mu_);  // "offer|stage"
-  absl::flat_hash_map<std::string, int64_t> conversions_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const OfferStatsTable> table_ ABSL_GUARDED_BY(mu_);
 };
 
 class Feedback final : public server::BackgroundWorker {
@@ -77,6 +85,7 @@ class Feedback final : public server::BackgroundWorker {
 
  private:
   void Enqueue(std::vector<storage::RedisCommand> commands);
+  absl::Status FlushQueued(bool with_counters);
   // Adds to the pending counters (summed in process, one HINCRBY per field per flush).
   void CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id, const std::string& outcome);
 
@@ -87,7 +96,8 @@ class Feedback final : public server::BackgroundWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<storage::RedisCommand> queue_;
-  absl::flat_hash_map<std::string, int64_t> pending_counts_;  // stats field -> increment
+  absl::flat_hash_map<std::string, int64_t> pending_counts_;          // all-segments field -> increment
+  absl::flat_hash_map<std::string, int64_t> pending_segment_counts_;  // per-segment field -> increment
   bool stop_ = false;
   std::atomic<uint64_t> dropped_{0};
   std::mutex flush_mu_;

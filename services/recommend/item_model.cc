@@ -178,6 +178,9 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       int because = -1;  // rank of the session item that contributed most; -1 = seen itself
     };
     absl::flat_hash_map<uint32_t, Candidate> cands;
+    size_t row_total = recent.size();
+    for (uint32_t i : recent) row_total += co_[i].size();
+    cands.reserve(row_total);
     for (size_t r = 0; r < recent.size(); ++r) {
       const uint32_t i = recent[r];
       if (row_sum_[i] <= 0) continue;
@@ -211,11 +214,16 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       if (c.score > 0) ranked.emplace_back(c.score, j);
     }
     // Ties broken by id so results are deterministic.
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    for (const auto& [score, j] : ranked) {
+    auto better = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
+    // Only the head is ordered (rows hold hundreds of neighbours, the answer is tens); the
+    // rest is sorted only if filters reject so many that the head runs out.
+    const size_t head = std::min(ranked.size(), 2 * k + 16);
+    if (head < ranked.size()) std::nth_element(ranked.begin(), ranked.begin() + head, ranked.end(), better);
+    std::sort(ranked.begin(), ranked.begin() + head, better);
+    for (size_t n = 0; n < ranked.size(); ++n) {
       if (out.size() >= k) break;
+      if (n == head) std::sort(ranked.begin() + head, ranked.end(), better);
+      const auto [score, j] = ranked[n];
       if (allowed && !allowed(names_[j])) continue;
       const Candidate& c = cands[j];
       taken[j] = true;

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   learner_options.workspace = cfg.workspace;
   learner_options.partitions = cfg.partitions;
   StreamLearner learner(redis, &model, learner_options, clock);
+  learner.SetAliasCache(logic.aliases());
   learner.SetOrderListener([&feedback](const std::vector<CompletedOrder>& orders) { feedback.OnOrders(orders); });
 
   CatalogAdmin admin(cfg.workspace, redis, &offer_store, &products);

@@ -6,6 +6,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -222,20 +223,43 @@ absl::StatusOr<std::shared_ptr<const OfferCatalog>> OfferCatalog::Build(std::vec
     if (o.has_valid_to()) c.valid_to = ToAbslTime(o.valid_to());
     if (c.valid_from >= c.valid_to) return bad("valid_to", "must be after valid_from");
     if (o.title().empty()) o.set_title(o.id());
+    c.id_hash = OfferIdHash(o.id());
+    c.has_audience = !o.segments().empty() || !o.personas().empty();
+    c.needs_customer_state = c.has_audience || !o.consent_purpose().empty() || o.cap_per_day() > 0 || o.cap_lifetime() > 0;
+    if (o.kind() == v1::OFFER_KIND_PRODUCT) {
+      auto product = o.attributes().find("product_id");
+      if (product != o.attributes().end()) c.product_id = product->second;
+    }
     const uint32_t index = static_cast<uint32_t>(catalog->offers_.size());
     catalog->by_id_[o.id()] = index;
     std::set<std::string> stages(o.stages().begin(), o.stages().end());
-    for (const auto& s : stages) catalog->by_stage_[s].push_back(index);
+    for (int p = 0; p < kPlacements; ++p) {
+      // UNSPECIFIED asks for every offer; an offer without placements fits every placement.
+      const bool fits = p == 0 || c.placement_mask == 0 || (c.placement_mask & (1u << p)) != 0;
+      if (!fits) continue;
+      for (const auto& s : stages) catalog->by_stage_placement_[s][p].push_back(index);
+      if (!c.needs_customer_state) catalog->degraded_by_placement_[p].push_back(index);
+    }
     c.offer = std::move(o);
     catalog->offers_.push_back(std::move(c));
   }
   return std::shared_ptr<const OfferCatalog>(std::move(catalog));
 }
 
-const std::vector<uint32_t>& OfferCatalog::ForStage(const std::string& stage) const {
+uint64_t OfferIdHash(absl::string_view offer_id) { return absl::Hash<absl::string_view>()(offer_id); }
+
+const std::vector<uint32_t>& OfferCatalog::Candidates(const std::string& stage, v1::Placement placement) const {
   static const std::vector<uint32_t> kNone;
-  auto it = by_stage_.find(stage);
-  return it == by_stage_.end() ? kNone : it->second;
+  const int p = static_cast<int>(placement);
+  if (p < 0 || p >= kPlacements) return kNone;
+  auto it = by_stage_placement_.find(stage);
+  return it == by_stage_placement_.end() ? kNone : it->second[p];
+}
+
+const std::vector<uint32_t>& OfferCatalog::DegradedCandidates(v1::Placement placement) const {
+  static const std::vector<uint32_t> kNone;
+  const int p = static_cast<int>(placement);
+  return p < 0 || p >= kPlacements ? kNone : degraded_by_placement_[p];
 }
 
 const CompiledOffer* OfferCatalog::Find(const std::string& offer_id) const {

@@ -3,6 +3,7 @@
 // shared_ptr to one snapshot, so a reload swaps the pointer and never blocks a request.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "journey/recommend/v1/recommend.pb.h"
 
@@ -23,7 +25,15 @@ struct CompiledOffer {
   absl::Time valid_from = absl::InfinitePast();
   absl::Time valid_to = absl::InfiniteFuture();
   uint32_t placement_mask = 0;  // bit per v1::Placement; 0 = every placement
+  // Precomputed so the hot path reads flags instead of walking the proto.
+  bool has_audience = false;         // segments or personas restrict it
+  bool needs_customer_state = false;  // audience, consent or a cap: excluded when degraded
+  std::string product_id;             // attributes["product_id"] of a product offer, else ""
+  uint64_t id_hash = 0;               // OfferIdHash(offer.id()): the key of its statistics
 };
+
+// The key of an offer in the in-process statistics.
+uint64_t OfferIdHash(absl::string_view offer_id);
 
 class OfferCatalog {
  public:
@@ -33,14 +43,21 @@ class OfferCatalog {
 
   int64_t version() const { return version_; }
   const std::vector<CompiledOffer>& offers() const { return offers_; }
-  // Indexes into offers() of the offers eligible in `stage` (upper-case stage name).
-  const std::vector<uint32_t>& ForStage(const std::string& stage) const;
+  // Indexes into offers() of the offers eligible in `stage` (upper-case stage name) at
+  // `placement` (UNSPECIFIED = any placement): a request only looks at these.
+  const std::vector<uint32_t>& Candidates(const std::string& stage, v1::Placement placement) const;
+  // Offers that need no customer state (no audience, consent or cap), any stage, at
+  // `placement`: the candidates of a degraded answer.
+  const std::vector<uint32_t>& DegradedCandidates(v1::Placement placement) const;
   const CompiledOffer* Find(const std::string& offer_id) const;
 
  private:
   int64_t version_ = 0;
   std::vector<CompiledOffer> offers_;
-  absl::flat_hash_map<std::string, std::vector<uint32_t>> by_stage_;
+  static constexpr int kPlacements = 7;  // v1::Placement values, UNSPECIFIED included
+  using ByPlacement = std::array<std::vector<uint32_t>, kPlacements>;
+  absl::flat_hash_map<std::string, ByPlacement> by_stage_placement_;
+  ByPlacement degraded_by_placement_;
   absl::flat_hash_map<std::string, uint32_t> by_id_;
 };
 

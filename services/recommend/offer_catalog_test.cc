@@ -39,8 +39,14 @@ offers:
   EXPECT_EQ(o.attributes().at("coupon"), "X");
   auto catalog = OfferCatalog::Build(*offers, 3);
   ASSERT_TRUE(catalog.ok()) << catalog.status();
-  EXPECT_EQ((*catalog)->ForStage("PURCHASE").size(), 1u);
-  EXPECT_TRUE((*catalog)->ForStage("AWARENESS").empty());
+  EXPECT_EQ((*catalog)->Candidates("PURCHASE", v1::PLACEMENT_UNSPECIFIED).size(), 1u);
+  EXPECT_TRUE((*catalog)->Candidates("AWARENESS", v1::PLACEMENT_UNSPECIFIED).empty());
+  // The (stage, placement) index: only where the offer may appear.
+  EXPECT_EQ((*catalog)->Candidates("DECISION", v1::PLACEMENT_CART).size(), 1u);
+  EXPECT_TRUE((*catalog)->Candidates("DECISION", v1::PLACEMENT_HOME).empty());
+  // Segments, consent and caps need customer state: never a degraded candidate.
+  EXPECT_TRUE((*catalog)->DegradedCandidates(v1::PLACEMENT_CART).empty());
+  EXPECT_TRUE((*catalog)->offers()[0].needs_customer_state);
   EXPECT_EQ((*catalog)->offers()[0].valid_to, absl::FromUnixSeconds(1798761600));
 }
 
@@ -80,7 +86,7 @@ TEST(OfferCatalogTest, DefaultCatalogCoversEveryStage) {
   ASSERT_TRUE(catalog.ok()) << catalog.status();
   std::set<std::string> previous;
   for (const char* stage : {"AWARENESS", "CONSIDERATION", "DECISION", "PURCHASE", "POST_PURCHASE", "LOYALTY"}) {
-    const auto& ids = (*catalog)->ForStage(stage);
+    const auto& ids = (*catalog)->Candidates(stage, v1::PLACEMENT_UNSPECIFIED);
     EXPECT_GE(ids.size(), 3u) << stage;
   }
 }

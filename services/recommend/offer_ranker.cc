@@ -1,6 +1,7 @@
 #include "services/recommend/offer_ranker.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -9,25 +10,65 @@
 namespace journey::recommend {
 namespace {
 
+// A draw from Beta(a, b). Most offers have a == 1 (no clicks yet) or b == 1, where the
+// inverse CDF is exact and far cheaper than two gamma draws.
 double SampleBeta(double a, double b, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  if (a == 1.0 && b == 1.0) return uniform(rng);
+  if (a == 1.0) return 1.0 - std::pow(1.0 - uniform(rng), 1.0 / b);
+  if (b == 1.0) return std::pow(uniform(rng), 1.0 / a);
   std::gamma_distribution<double> ga(a, 1.0), gb(b, 1.0);
   const double x = ga(rng), y = gb(rng);
   return x + y > 0 ? x / (x + y) : 0.5;
 }
 
-bool Contains(const std::vector<std::string>& v, const std::string& x) {
+template <typename Range>
+bool Contains(const Range& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-// The first of the offer's segments the customer is in, or "".
-std::string MatchedSegment(const v1::Offer& o, const CustomerContext& c) {
+// The first of the offer's segments the customer is in, or nullptr.
+const std::string* MatchedSegment(const v1::Offer& o, const CustomerContext& c) {
   for (const auto& s : o.segments()) {
-    if (Contains(c.segments, s)) return s;
+    if (Contains(c.segments, s)) return &s;
   }
-  return "";
+  return nullptr;
 }
 
 }  // namespace
+
+const OfferStatsTable::Stage* OfferStatsTable::ForStage(absl::string_view stage) const {
+  auto it = by_stage_.find(stage);
+  return it == by_stage_.end() ? nullptr : &it->second;
+}
+
+OfferOutcomes OfferStatsTable::Get(const Stage* stage, uint64_t offer_id_hash) {
+  if (stage == nullptr) return {};
+  auto it = stage->find(offer_id_hash);
+  return it == stage->end() ? OfferOutcomes{} : it->second;
+}
+
+OfferOutcomes OfferStatsTable::Get(absl::string_view offer_id, absl::string_view stage) const {
+  return Get(ForStage(stage), OfferIdHash(offer_id));
+}
+
+int64_t OfferStatsTable::TotalConversions(uint64_t offer_id_hash) const {
+  auto it = conversions_.find(offer_id_hash);
+  return it == conversions_.end() ? 0 : it->second;
+}
+
+int64_t OfferStatsTable::TotalConversions(absl::string_view offer_id) const {
+  return TotalConversions(OfferIdHash(offer_id));
+}
+
+void OfferStatsTable::Add(absl::string_view offer_id, absl::string_view stage, const OfferOutcomes& delta) {
+  const uint64_t id = OfferIdHash(offer_id);
+  OfferOutcomes& o = by_stage_[stage][id];
+  o.impressions += delta.impressions;
+  o.clicks += delta.clicks;
+  o.conversions += delta.conversions;
+  if (delta.conversions != 0) conversions_[id] += delta.conversions;
+}
 
 std::string HumanName(const std::string& name) {
   std::string out = absl::AsciiStrToLower(name);
@@ -37,23 +78,31 @@ std::string HumanName(const std::string& name) {
 
 std::string OfferRanker::Ineligible(const CompiledOffer& c, const CustomerContext& customer,
                                     const OfferStatsView* stats) const {
-  const v1::Offer& o = c.offer;
+  std::shared_ptr<const OfferStatsTable> table = stats != nullptr ? stats->Table() : nullptr;
+  return Ineligible(c, customer, table.get());
+}
+
+const char* OfferRanker::Ineligible(const CompiledOffer& c, const CustomerContext& customer,
+                                    const OfferStatsTable* stats) const {
   if (customer.placement != v1::PLACEMENT_UNSPECIFIED && c.placement_mask != 0 &&
       (c.placement_mask & (1u << customer.placement)) == 0) {
     return "placement";
   }
+  if (!customer.degraded && !Contains(c.offer.stages(), customer.stage)) return "stage";
+  return IneligibleCandidate(c, customer, stats);
+}
+
+const char* OfferRanker::IneligibleCandidate(const CompiledOffer& c, const CustomerContext& customer,
+                                             const OfferStatsTable* stats) const {
+  const v1::Offer& o = c.offer;
   if (customer.now < c.valid_from || customer.now >= c.valid_to) return "validity";
   if (customer.degraded) {
     // Unknown customer state: nothing that depends on it.
-    if (!o.segments().empty() || !o.personas().empty() || !o.consent_purpose().empty() || o.cap_per_day() > 0 ||
-        o.cap_lifetime() > 0) {
-      return "degraded";
-    }
+    if (c.needs_customer_state) return "degraded";
   } else {
-    if (!Contains({o.stages().begin(), o.stages().end()}, customer.stage)) return "stage";
-    if (!o.segments().empty() || !o.personas().empty()) {
-      const bool in_segment = !MatchedSegment(o, customer).empty();
-      const bool is_persona = !customer.persona.empty() && Contains({o.personas().begin(), o.personas().end()}, customer.persona);
+    if (c.has_audience) {
+      const bool in_segment = MatchedSegment(o, customer) != nullptr;
+      const bool is_persona = !customer.persona.empty() && Contains(o.personas(), customer.persona);
       if (!in_segment && !is_persona) return "segment";
     }
     if (!o.consent_purpose().empty()) {
@@ -69,13 +118,9 @@ std::string OfferRanker::Ineligible(const CompiledOffer& c, const CustomerContex
       if (it != customer.shown_lifetime.end() && it->second >= o.cap_lifetime()) return "cap_lifetime";
     }
     // A product offer for something the customer already bought is pointless.
-    auto product = o.attributes().find("product_id");
-    if (o.kind() == v1::OFFER_KIND_PRODUCT && product != o.attributes().end() &&
-        Contains(customer.purchased_product_ids, product->second)) {
-      return "already_bought";
-    }
+    if (!c.product_id.empty() && Contains(customer.purchased_product_ids, c.product_id)) return "already_bought";
   }
-  if (o.budget_conversions() > 0 && stats != nullptr && stats->TotalConversions(o.id()) >= o.budget_conversions()) {
+  if (o.budget_conversions() > 0 && stats != nullptr && stats->TotalConversions(c.id_hash) >= o.budget_conversions()) {
     return "budget";
   }
   return "";
@@ -86,42 +131,53 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   struct Scored {
     const CompiledOffer* offer;
     double score;
-    OfferOutcomes outcomes;
-    std::string matched_segment;
+    int64_t impressions;
+    int64_t clicks;
+    const std::string* matched_segment;
   };
+  const std::shared_ptr<const OfferStatsTable> table = stats != nullptr ? stats->Table() : nullptr;
+  const OfferStatsTable::Stage* stage_stats = table != nullptr ? table->ForStage(customer.stage) : nullptr;
+  // The catalog's index already narrowed the offers to the stage and placement (or to
+  // those a degraded answer may show); the filters below are the rest.
+  const std::vector<uint32_t>& candidates = customer.degraded ? catalog.DegradedCandidates(customer.placement)
+                                                              : catalog.Candidates(customer.stage, customer.placement);
   std::vector<Scored> scored;
-  auto consider = [&](const CompiledOffer& c) {
-    if (!Ineligible(c, customer, stats).empty()) return;
+  scored.reserve(candidates.size());
+  for (uint32_t index : candidates) {
+    const CompiledOffer& c = catalog.offers()[index];
+    if (*IneligibleCandidate(c, customer, table.get()) != '\0') continue;
     const v1::Offer& o = c.offer;
-    Scored s{&c, 0, {}, ""};
+    Scored s{&c, 0, 0, 0, nullptr};
     double affinity = 1.0;
-    if (!customer.degraded) {
+    if (!customer.degraded && c.has_audience) {
       s.matched_segment = MatchedSegment(o, customer);
-      if (!s.matched_segment.empty() || !o.personas().empty()) affinity = 1.5;
+      affinity = 1.5;  // eligible with an audience rule: the segment or persona matched
     }
     // Thompson sampling: a draw from the posterior of the offer's reward rate in this stage,
     // so a new offer (wide posterior) gets tried and a proven one wins most of the time.
-    s.outcomes = stats ? stats->Get(o.id(), customer.stage) : OfferOutcomes{};
-    const double reward = static_cast<double>(s.outcomes.clicks) + options_.conversion_reward * s.outcomes.conversions;
-    const double trials = std::max<double>(static_cast<double>(s.outcomes.impressions), reward);
+    const OfferOutcomes outcomes = OfferStatsTable::Get(stage_stats, c.id_hash);
+    s.impressions = outcomes.impressions;
+    s.clicks = outcomes.clicks;
+    const double reward = static_cast<double>(outcomes.clicks) + options_.conversion_reward * outcomes.conversions;
+    const double trials = std::max<double>(static_cast<double>(outcomes.impressions), reward);
     const double theta = SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng);
     // Priority tiers first (a whole point each), then weight x affinity x sampled rate.
     s.score = o.priority() + o.weight() * affinity * theta;
-    scored.push_back(std::move(s));
-  };
-  if (customer.degraded) {
-    for (const auto& c : catalog.offers()) consider(c);
-  } else {
-    for (uint32_t i : catalog.ForStage(customer.stage)) consider(catalog.offers()[i]);
+    scored.push_back(s);
   }
-  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) {
+  auto better = [](const Scored& a, const Scored& b) {
     return a.score != b.score ? a.score > b.score : a.offer->offer.id() < b.offer->offer.id();
-  });
+  };
+  // Only the head needs ordering: the answer plus room for what the per-kind limit skips.
+  const size_t head = std::min(scored.size(), 3 * limit);
+  if (head < scored.size()) std::nth_element(scored.begin(), scored.begin() + head, scored.end(), better);
+  std::sort(scored.begin(), scored.begin() + head, better);
   // Reasons only for what is returned: they are strings, and most candidates are not.
   std::vector<RankedOffer> out;
-  absl::flat_hash_map<int, int> per_kind;
-  for (const Scored& s : scored) {
-    if (out.size() >= limit) break;
+  int per_kind[v1::OfferKind_ARRAYSIZE] = {};
+  for (size_t n = 0; n < scored.size() && out.size() < limit; ++n) {
+    if (n == head) std::sort(scored.begin() + head, scored.end(), better);  // rare: the head ran out
+    const Scored& s = scored[n];
     const v1::Offer& o = s.offer->offer;
     if (++per_kind[o.kind()] > options_.max_per_kind) continue;
     RankedOffer r;
@@ -132,15 +188,15 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     if (customer.placement != v1::PLACEMENT_UNSPECIFIED && s.offer->placement_mask != 0) {
       r.reasons.push_back(absl::StrCat("placement: ", HumanName(PlacementName(customer.placement))));
     }
-    if (!s.matched_segment.empty()) {
-      r.reasons.push_back(absl::StrCat("segment: ", HumanName(s.matched_segment)));
+    if (s.matched_segment != nullptr) {
+      r.reasons.push_back(absl::StrCat("segment: ", HumanName(*s.matched_segment)));
     } else if (!customer.degraded && !o.personas().empty()) {
       r.reasons.push_back(absl::StrCat("persona: ", HumanName(customer.persona)));
     }
-    if (s.outcomes.impressions < 100) {
-      r.reasons.push_back(absl::StrCat("exploring: ", s.outcomes.impressions, " impressions so far"));
+    if (s.impressions < 100) {
+      r.reasons.push_back(absl::StrCat("exploring: ", s.impressions, " impressions so far"));
     } else {
-      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * s.outcomes.clicks / s.outcomes.impressions));
+      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * s.clicks / s.impressions));
     }
     out.push_back(std::move(r));
   }

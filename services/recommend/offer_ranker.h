@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/recommend/offer_catalog.h"
 
@@ -40,12 +42,31 @@ struct OfferOutcomes {
   int64_t conversions = 0;
 };
 
-// Looks up outcomes by (offer_id, stage); also total conversions per offer (for budgets).
+// Observed outcomes by (offer, stage), and total conversions per offer (for budgets).
+// Immutable once published: a request takes the current table once and reads it without
+// locks (two hash lookups per candidate, no string building).
+class OfferStatsTable {
+ public:
+  // One stage's outcomes by OfferIdHash (the hot path hashes no strings per offer).
+  using Stage = absl::flat_hash_map<uint64_t, OfferOutcomes>;
+  const Stage* ForStage(absl::string_view stage) const;  // null when nothing was observed
+  static OfferOutcomes Get(const Stage* stage, uint64_t offer_id_hash);
+  OfferOutcomes Get(absl::string_view offer_id, absl::string_view stage) const;
+  int64_t TotalConversions(uint64_t offer_id_hash) const;
+  int64_t TotalConversions(absl::string_view offer_id) const;
+  // While building, before the table is published.
+  void Add(absl::string_view offer_id, absl::string_view stage, const OfferOutcomes& delta);
+
+ private:
+  absl::flat_hash_map<std::string, Stage> by_stage_;
+  absl::flat_hash_map<uint64_t, int64_t> conversions_;
+};
+
 class OfferStatsView {
  public:
   virtual ~OfferStatsView() = default;
-  virtual OfferOutcomes Get(const std::string& offer_id, const std::string& stage) const = 0;
-  virtual int64_t TotalConversions(const std::string& offer_id) const = 0;
+  // The current statistics (never null).
+  virtual std::shared_ptr<const OfferStatsTable> Table() const = 0;
 };
 
 struct OfferRankerOptions {
@@ -65,13 +86,20 @@ class OfferRanker {
  public:
   explicit OfferRanker(OfferRankerOptions options = {}) : options_(options) {}
 
-  // Why an offer is not eligible for the customer now, or "" when it is.
+  // Why an offer is not eligible for the customer now, or "" when it is. The one
+  // definition of every filter; Rank applies it to the catalog's candidates only.
   std::string Ineligible(const CompiledOffer& offer, const CustomerContext& customer, const OfferStatsView* stats) const;
+  const char* Ineligible(const CompiledOffer& offer, const CustomerContext& customer,
+                         const OfferStatsTable* stats) const;
 
   std::vector<RankedOffer> Rank(const OfferCatalog& catalog, const CustomerContext& customer,
                                 const OfferStatsView* stats, size_t limit, std::mt19937_64& rng) const;
 
  private:
+  // The filters beyond stage and placement, which the catalog's index already applied.
+  const char* IneligibleCandidate(const CompiledOffer& offer, const CustomerContext& customer,
+                                  const OfferStatsTable* stats) const;
+
   OfferRankerOptions options_;
 };
 

@@ -60,32 +60,39 @@ absl::Status ProductCatalog::Upsert(const std::vector<v1::ProductInfo>& products
       return absl::InvalidArgumentError(absl::StrCat("products[", i, "].price: must be >= 0"));
     }
   }
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock write_lock(&write_mu_);
+  auto next = std::make_shared<Table>(*Snapshot());
   for (const auto& p : products) {
-    auto [it, inserted] = products_.try_emplace(p.product_id());
-    if (inserted) order_.push_back(p.product_id());
+    auto [it, inserted] = next->products_.try_emplace(p.product_id());
+    if (inserted) next->order_.push_back(p.product_id());
     it->second = std::make_shared<const v1::ProductInfo>(p);
   }
+  absl::MutexLock lock(&mu_);
+  table_ = std::move(next);
   return absl::OkStatus();
 }
 
+std::shared_ptr<const ProductCatalog::Table> ProductCatalog::Snapshot() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return table_;
+}
+
 ProductCatalog::Product ProductCatalog::Find(const std::string& product_id) const {
-  absl::ReaderMutexLock lock(&mu_);
+  std::shared_ptr<const Table> table = Snapshot();
+  auto it = table->products_.find(product_id);
+  return it == table->products_.end() ? nullptr : it->second;
+}
+
+const v1::ProductInfo* ProductCatalog::Table::Find(absl::string_view product_id) const {
   auto it = products_.find(product_id);
-  return it == products_.end() ? nullptr : it->second;
+  return it == products_.end() ? nullptr : it->second.get();
 }
 
-size_t ProductCatalog::size() const {
-  absl::ReaderMutexLock lock(&mu_);
-  return products_.size();
-}
-
-std::vector<ProductCatalog::Product> ProductCatalog::Some(size_t n) const {
-  absl::ReaderMutexLock lock(&mu_);
-  std::vector<Product> out;
+std::vector<const v1::ProductInfo*> ProductCatalog::Table::Some(size_t n) const {
+  std::vector<const v1::ProductInfo*> out;
   for (const auto& id : order_) {
     if (out.size() >= n) break;
-    const Product& p = products_.at(id);
+    const v1::ProductInfo* p = Find(id);
     if (p->in_stock()) out.push_back(p);
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -57,18 +58,29 @@ std::string RecommendLogic::NewRecommendationId() {
   return absl::StrFormat("r%016x%016x", absl::Uniform<uint64_t>(gen), absl::Uniform<uint64_t>(gen));
 }
 
-RecommendLogic::Snapshots RecommendLogic::Read(const std::string& uid, absl::Time now, absl::Duration timeout,
-                                               CustomerContext* customer) {
+RecommendLogic::Snapshots RecommendLogic::Read(std::string* uid, bool check_alias, absl::Time now,
+                                               absl::Duration timeout, CustomerContext* customer) {
   Snapshots snap;
+  const absl::Time give_up = absl::Now() + timeout;
   const std::string day = absl::FormatTime("%Y%m%d", now, absl::UTCTimeZone());
+  // All keys of one customer share the {uid} hash tag: one slot, one node on a Cluster.
   std::vector<storage::RedisCommand> cmds = {
-      {"HMGET", keys::View(options_.workspace, uid), std::string(keys::kViewJourneyField),
+      {"HMGET", keys::View(options_.workspace, *uid), std::string(keys::kViewJourneyField),
        std::string(keys::kViewPersonaField)},
-      {"HGETALL", keys::RecommendCapsDay(options_.workspace, uid, day)},
-      {"HGETALL", keys::RecommendCapsLifetime(options_.workspace, uid)},
+      {"HGETALL", keys::RecommendCapsDay(options_.workspace, *uid, day)},
+      {"HGETALL", keys::RecommendCapsLifetime(options_.workspace, *uid)},
   };
+  if (check_alias) cmds.push_back({"GET", keys::Alias(options_.workspace, *uid)});
   auto replies = redis_->Pipeline(cmds, timeout);
   if (!replies.ok() || replies->size() != cmds.size() || (*replies)[0].is_error()) return snap;
+  if (check_alias) {
+    const RedisReply& alias = (*replies)[3];
+    if (alias.is_string() && !alias.str.empty() && alias.str != *uid) {
+      aliases_.Learn(*uid, alias.str);
+      *uid = alias.str;
+      return Read(uid, /*check_alias=*/false, now, std::max(absl::Milliseconds(1), give_up - absl::Now()), customer);
+    }
+  }
   snap.ok = true;
   const RedisReply& view = (*replies)[0];
   if (view.is_array() && view.elements.size() == 2) {
@@ -82,7 +94,7 @@ RecommendLogic::Snapshots RecommendLogic::Read(const std::string& uid, absl::Tim
 
 absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v1::GetRecommendationsRequest& request,
                                                                         absl::Duration budget) {
-  const std::string& uid = !request.user_id().empty() ? request.user_id() : request.anonymous_id();
+  std::string uid = !request.user_id().empty() ? request.user_id() : request.anonymous_id();
   if (uid.empty()) return absl::InvalidArgumentError("user_id or anonymous_id: one is required");
   if (uid.size() > 256) return absl::InvalidArgumentError("user_id: longer than 256 characters");
   if (request.limit() < 0 || request.limit() > options_.max_limit) {
@@ -100,7 +112,11 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
   customer.placement = request.placement();
   customer.now = now;
   const absl::Duration timeout = std::max(absl::Milliseconds(1), std::min(options_.redis_timeout, budget / 2));
-  Snapshots snap = Read(uid, now, timeout, &customer);
+  // A visitor who logged in (or a merged id) is answered as the customer they became.
+  std::string canonical = aliases_.Resolve(uid);
+  const bool resolved = !canonical.empty();
+  if (resolved) uid = std::move(canonical);
+  Snapshots snap = Read(&uid, /*check_alias=*/!resolved, now, timeout, &customer);
 
   v1::GetRecommendationsResponse out;
   out.set_recommendation_id(NewRecommendationId());
@@ -166,19 +182,20 @@ void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, 
   for (const auto& id : request.cart_product_ids()) session.push_back(id);
   if (!request.current_product_id().empty()) session.push_back(request.current_product_id());
 
-  absl::flat_hash_map<std::string, bool> bought;
-  for (const auto& id : snap.journey.purchased_product_ids()) bought[id] = true;
+  const std::shared_ptr<const ProductCatalog::Table> catalog = products_->Snapshot();
+  const auto& bought = snap.journey.purchased_product_ids();
+  auto was_bought = [&](const std::string& id) { return std::find(bought.begin(), bought.end(), id) != bought.end(); };
   auto allowed = [&](const std::string& id) {
-    ProductCatalog::Product p = products_->Find(id);
-    if (p == nullptr) return !bought.contains(id);
+    const v1::ProductInfo* p = catalog->Find(id);
+    if (p == nullptr) return !was_bought(id);
     if (!p->in_stock()) return false;
-    return p->repurchasable() || !bought.contains(id);
+    return p->repurchasable() || !was_bought(id);
   };
   // Ask for extra candidates so the diversity rule can skip some and still fill the list.
-  std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 3) : model_->Recommend(session, limit * 3, allowed);
-  absl::flat_hash_map<std::string, int> per_category;
+  std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 2) : model_->Recommend(session, limit * 2, allowed);
+  absl::flat_hash_map<absl::string_view, int> per_category;
   auto emit = [&](const std::string& id, double score, const std::string& reason) {
-    ProductCatalog::Product p = products_->Find(id);
+    const v1::ProductInfo* p = catalog->Find(id);
     if (p != nullptr && !p->category().empty() && ++per_category[p->category()] > options_.max_per_category) return;
     v1::ProductRecommendation* r = out->add_products();
     r->set_product_id(id);
@@ -197,9 +214,9 @@ void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, 
   }
   if (static_cast<size_t>(out->products_size()) < limit) {
     // Nothing learned yet (a fresh deployment): products from the catalog.
-    absl::flat_hash_map<std::string, bool> have;
-    for (const auto& p : out->products()) have[p.product_id()] = true;
-    for (const auto& p : products_->Some(limit * 2)) {
+    absl::flat_hash_set<absl::string_view> have;
+    for (const auto& p : out->products()) have.insert(p.product_id());
+    for (const v1::ProductInfo* p : catalog->Some(limit * 2)) {
       if (static_cast<size_t>(out->products_size()) >= limit) break;
       if (have.contains(p->product_id()) || !allowed(p->product_id())) continue;
       emit(p->product_id(), 0, "from the catalog");

@@ -17,6 +17,7 @@
 #include "common/time/clock.h"
 #include "journey/common/v1/common.pb.h"
 #include "journey/recommend/v1/recommend.pb.h"
+#include "services/recommend/alias_cache.h"
 #include "services/recommend/item_model.h"
 #include "services/recommend/offer_ranker.h"
 #include "services/recommend/offer_store.h"
@@ -68,6 +69,8 @@ class RecommendLogic {
   void SetServedListener(std::function<void(const ServedRecommendation&)> listener) { listener_ = std::move(listener); }
 
   uint64_t degraded_count() const { return degraded_.load(); }
+  // Ids known to belong to another customer; the stream learner feeds it MERGEs.
+  AliasCache* aliases() { return &aliases_; }
 
  private:
   struct Snapshots {
@@ -76,7 +79,10 @@ class RecommendLogic {
     journey::common::v1::PersonaSnapshot persona;
     bool has_journey = false;
   };
-  Snapshots Read(const std::string& uid, absl::Time now, absl::Duration timeout, CustomerContext* customer);
+  // The one pipelined read. With `check_alias`, the id's alias key rides along; when it
+  // names another customer, *uid becomes that customer and their state is read (the only
+  // second round trip, once per id and replica: the answer is cached).
+  Snapshots Read(std::string* uid, bool check_alias, absl::Time now, absl::Duration timeout, CustomerContext* customer);
   void RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid, const Snapshots& snap,
                     size_t limit, v1::GetRecommendationsResponse* out) const;
   std::string NewRecommendationId();
@@ -91,6 +97,7 @@ class RecommendLogic {
   const Clock* clock_;
   OfferRanker ranker_;
   std::function<void(const ServedRecommendation&)> listener_;
+  AliasCache aliases_;
   std::atomic<uint64_t> degraded_{0};
   std::atomic<uint64_t> rng_streams_{0};
 };

@@ -3,8 +3,10 @@
 // inferred conversions reach the statistics, Redis down means degraded answers, and the
 // catalog reloads under load without a failed request.
 #include <atomic>
+#include <cstring>
 #include <thread>
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include "common/storage/hiredis_client.h"
@@ -12,6 +14,7 @@
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
+#include "services/recommend/recommend_service.h"
 #include "services/recommend/stream_learner.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
@@ -124,6 +127,70 @@ TEST_F(RecommendRedisTest, OffersFollowTheStageInTheSnapshot) {
   WriteJourney("u1", "LOYALTY", {"vip"});
   EXPECT_EQ(OfferIds(Get("u1")), (std::vector<std::string>{"rewards", "vip-only"}));
   EXPECT_NE(Get("u1").recommendation_id(), Get("u1").recommendation_id());
+}
+
+// HMGET calls Redis has served so far: one per pipelined read of a customer's state.
+int64_t ViewReads(storage::RedisClient* redis) {
+  auto info = redis->Command({"INFO", "commandstats"});
+  if (!info.ok()) return -1;
+  const size_t at = info->str.find("cmdstat_hmget:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + std::strlen("cmdstat_hmget:calls=")));
+}
+
+TEST_F(RecommendRedisTest, AnAliasedAnonymousIdGetsTheCustomersState) {
+  WriteJourney("u9", "LOYALTY", {"vip"});
+  // What ingest writes when visitor anon-9 identifies as u9 (journey moved the state).
+  ASSERT_TRUE(redis_->Command({"SET", keys::Alias("default", "anon-9"), "u9"}).ok());
+  v1::GetRecommendationsRequest req;
+  req.set_anonymous_id("anon-9");
+  const int64_t reads_before = ViewReads(redis_.get());
+  auto first = logic_->Recommend(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stage(), "LOYALTY");
+  EXPECT_EQ(OfferIds(*first), (std::vector<std::string>{"rewards", "vip-only"}));
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 2) << "the alias pointed elsewhere: one extra read";
+  EXPECT_EQ(logic_->aliases()->Resolve("anon-9"), "u9");
+  auto second = logic_->Recommend(req);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->stage(), "LOYALTY");
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 3) << "resolved in process: one read again";
+
+  // The served record and caps belong to the customer, not to the anonymous id.
+  ASSERT_TRUE(feedback_->Flush().ok());
+  auto last = redis_->Command({"GET", keys::RecommendLast("default", "u9")});
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->is_string());
+
+  // A visitor never linked stays a first-time visitor.
+  req.set_anonymous_id("anon-new");
+  EXPECT_EQ(logic_->Recommend(req)->stage(), "AWARENESS");
+}
+
+TEST_F(RecommendRedisTest, MergeInTheStreamResolvesTheAnonymousId) {
+  WriteJourney("u10", "DECISION");
+  cv1::EventEnvelope merge;
+  merge.set_kind(cv1::ENVELOPE_KIND_MERGE);
+  merge.set_workspace_id("default");
+  merge.set_canonical_user_id("u10");
+  merge.set_previous_id("anon-10");
+  ASSERT_TRUE(redis_->Command({"XADD", keys::EventStream(keys::PartitionOf("anon-10", 16)), "*", "e",
+                               merge.SerializeAsString()})
+                  .ok());
+  StreamLearner learner(redis_.get(), &model_, StreamLearnerOptions{}, &clock_);
+  learner.SetAliasCache(logic_->aliases());
+  ASSERT_TRUE(learner.PollOnce().ok());
+  EXPECT_EQ(logic_->aliases()->Resolve("anon-10"), "u10");
+  // No alias key in Redis at all: the MERGE alone is enough, in one read.
+  v1::GetRecommendationsRequest req;
+  req.set_anonymous_id("anon-10");
+  req.set_placement(v1::PLACEMENT_CART);
+  const int64_t reads_before = ViewReads(redis_.get());
+  auto r = logic_->Recommend(req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stage(), "DECISION");
+  EXPECT_EQ(OfferIds(*r), (std::vector<std::string>{"capped", "free-ship"}));
+  EXPECT_EQ(ViewReads(redis_.get()) - reads_before, 1);
 }
 
 TEST_F(RecommendRedisTest, DailyCapHoldsAcrossRequestsAndResetsNextDay) {
@@ -263,6 +330,65 @@ TEST_F(RecommendRedisTest, CatalogReloadsUnderLoadWithoutAFailedRequest) {
   EXPECT_EQ(OfferIds(Get("loader")), std::vector<std::string>{"guide-v20"});
   ASSERT_TRUE(other_admin.SyncFromRedis().ok());
   EXPECT_EQ(other_replica.Get()->version(), 20) << "another replica adopts the applied catalog";
+}
+
+TEST_F(RecommendRedisTest, ServesOverGrpcFromTheWorkerPool) {
+  CatalogAdmin admin("default", redis_.get(), store_.get(), &products_);
+  RecommendService service(logic_.get(), &admin, feedback_.get(), /*workers=*/2);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::Recommend::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  WriteJourney("g1", "CONSIDERATION");
+
+  // Many calls at once on two workers: each is answered, none is lost or failed.
+  constexpr int kCalls = 40;
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::GetRecommendationsRequest req;
+    v1::GetRecommendationsResponse resp;
+    grpc::Status status;
+  };
+  std::vector<Call> calls(kCalls);
+  std::atomic<int> done{0};
+  for (auto& c : calls) {
+    c.req.set_user_id("g1");
+    c.ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    stub->async()->GetRecommendations(&c.ctx, &c.req, &c.resp, [&c, &done](grpc::Status s) {
+      c.status = std::move(s);
+      done++;
+    });
+  }
+  ASSERT_TRUE(testing::PollUntil([&] { return done.load() == kCalls; }, absl::Seconds(10)));
+  for (const auto& c : calls) {
+    ASSERT_TRUE(c.status.ok()) << c.status.error_message();
+    EXPECT_EQ(c.resp.stage(), "CONSIDERATION");
+    EXPECT_EQ(OfferIds(c.resp), std::vector<std::string>{"compare"});
+  }
+
+  // Errors keep their meaning at the edge.
+  grpc::ClientContext bad_ctx;
+  v1::GetRecommendationsRequest bad;
+  bad.set_user_id("g1");
+  bad.set_limit(-1);
+  v1::GetRecommendationsResponse ignored;
+  const grpc::Status invalid = stub->GetRecommendations(&bad_ctx, bad, &ignored);
+  EXPECT_EQ(invalid.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(invalid.error_message().find("limit"), std::string::npos);
+
+  // Admin calls go through the same pool.
+  grpc::ClientContext upsert_ctx;
+  v1::UpsertProductsRequest upsert;
+  upsert.add_products()->set_product_id("grpc-product");
+  v1::UpsertProductsResponse upserted;
+  ASSERT_TRUE(stub->UpsertProducts(&upsert_ctx, upsert, &upserted).ok());
+  EXPECT_EQ(upserted.upserted(), 1);
+  EXPECT_NE(products_.Find("grpc-product"), nullptr);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
 }
 
 }  // namespace

@@ -7,15 +7,7 @@
 namespace journey::recommend {
 namespace {
 
-// `result`'s value moved into `resp`, or its error status.
-template <typename T>
-grpc::Status Finish(grpc::ServerContext*, absl::StatusOr<T> result, T* resp) {
-  if (!result.ok()) return server::ToGrpcStatus(result.status());
-  *resp = std::move(*result);
-  return grpc::Status::OK;
-}
-
-absl::Duration Remaining(grpc::ServerContext* ctx) {
+absl::Duration Remaining(grpc::CallbackServerContext* ctx) {
   const auto deadline = ctx->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteDuration();
   return absl::FromChrono(deadline - std::chrono::system_clock::now());
@@ -23,51 +15,66 @@ absl::Duration Remaining(grpc::ServerContext* ctx) {
 
 }  // namespace
 
-grpc::Status RecommendService::GetRecommendations(grpc::ServerContext* ctx,
+template <typename T, typename Handler>
+grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext* ctx, const char* method, T* resp,
+                                                     Handler handler) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  workers_.Submit([this, ctx, method, reactor, resp, handler = std::move(handler)]() mutable {
+    auto call = Admit(ctx, method);
+    if (!call.ok()) {
+      reactor->Finish(call.status());
+      return;
+    }
+    // Behind after a burst: a call whose caller already gave up is not worth the work, and
+    // skipping it is what lets the queue catch up.
+    if (ctx->deadline() < std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
+      return;
+    }
+    absl::StatusOr<T> result = handler();
+    if (!result.ok()) {
+      reactor->Finish(server::ToGrpcStatus(result.status()));
+      return;
+    }
+    *resp = std::move(*result);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RecommendService::GetRecommendations(grpc::CallbackServerContext* ctx,
                                                                const v1::GetRecommendationsRequest* req,
                                                                v1::GetRecommendationsResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, logic_->Recommend(*req, Remaining(ctx)), resp);
+  return OnWorker(ctx, __func__, resp, [this, ctx, req] { return logic_->Recommend(*req, Remaining(ctx)); });
 }
 
-grpc::Status RecommendService::ReportOutcome(grpc::ServerContext* ctx,
+grpc::ServerUnaryReactor* RecommendService::ReportOutcome(grpc::CallbackServerContext* ctx,
                                                           const v1::ReportOutcomeRequest* req,
                                                           v1::ReportOutcomeResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, feedback_->ReportOutcome(*req), resp);
+  return OnWorker(ctx, __func__, resp, [this, req] { return feedback_->ReportOutcome(*req); });
 }
 
-grpc::Status RecommendService::GetOfferStats(grpc::ServerContext* ctx,
+grpc::ServerUnaryReactor* RecommendService::GetOfferStats(grpc::CallbackServerContext* ctx,
                                                           const v1::GetOfferStatsRequest* req,
                                                           v1::GetOfferStatsResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, feedback_->GetOfferStats(*req), resp);
+  return OnWorker(ctx, __func__, resp, [this, req] { return feedback_->GetOfferStats(*req); });
 }
 
-grpc::Status RecommendService::ListOffers(grpc::ServerContext* ctx, const v1::ListOffersRequest*,
+grpc::ServerUnaryReactor* RecommendService::ListOffers(grpc::CallbackServerContext* ctx, const v1::ListOffersRequest*,
                                                        v1::ListOffersResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, absl::StatusOr<v1::ListOffersResponse>(admin_->ListOffers()), resp);
+  return OnWorker(ctx, __func__, resp, [this] { return absl::StatusOr<v1::ListOffersResponse>(admin_->ListOffers()); });
 }
 
-grpc::Status RecommendService::ApplyOffers(grpc::ServerContext* ctx,
+grpc::ServerUnaryReactor* RecommendService::ApplyOffers(grpc::CallbackServerContext* ctx,
                                                         const v1::ApplyOffersRequest* req,
                                                         v1::ApplyOffersResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, admin_->ApplyOffers(*req), resp);
+  return OnWorker(ctx, __func__, resp, [this, req] { return admin_->ApplyOffers(*req); });
 }
 
-grpc::Status RecommendService::UpsertProducts(grpc::ServerContext* ctx,
+grpc::ServerUnaryReactor* RecommendService::UpsertProducts(grpc::CallbackServerContext* ctx,
                                                            const v1::UpsertProductsRequest* req,
                                                            v1::UpsertProductsResponse* resp) {
-  auto call = Admit(ctx, __func__);
-  if (!call.ok()) return call.status();
-  return Finish(ctx, admin_->UpsertProducts(*req), resp);
+  return OnWorker(ctx, __func__, resp, [this, req] { return admin_->UpsertProducts(*req); });
 }
 
 }  // namespace journey::recommend

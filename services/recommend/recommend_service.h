@@ -1,7 +1,6 @@
 // The gRPC adapter of journey.recommend.v1.Recommend: decode, call the logic, map Status.
-// Synchronous service on purpose: a request blocks on its one Redis round trip, and the
-// sync server's thread pool grows for blocking handlers where the callback executor's few
-// threads would serialise them.
+// Callback API: gRPC's threads only hand each call to a fixed pool of workers (the
+// handlers block on Redis), so no thread is created or ended per request.
 #pragma once
 
 #include "common/server/gated_service.h"
@@ -9,25 +8,41 @@
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
+#include "services/recommend/request_workers.h"
 
 namespace journey::recommend {
 
-class RecommendService final : public v1::Recommend::Service, public server::GatedService {
+class RecommendService final : public v1::Recommend::CallbackService, public server::GatedService {
  public:
-  RecommendService(RecommendLogic* logic, CatalogAdmin* admin, Feedback* feedback)
-      : logic_(logic), admin_(admin), feedback_(feedback) {}
+  // `workers`: threads that run handlers; a few suffice (each request holds one for about
+  // a Redis round trip plus the ranking), more only add contention on two cores.
+  RecommendService(RecommendLogic* logic, CatalogAdmin* admin, Feedback* feedback, int workers = 4)
+      : logic_(logic), admin_(admin), feedback_(feedback), workers_(workers) {}
 
-  grpc::Status GetRecommendations(grpc::ServerContext* ctx, const v1::GetRecommendationsRequest* req, v1::GetRecommendationsResponse* resp) override;
-  grpc::Status ReportOutcome(grpc::ServerContext* ctx, const v1::ReportOutcomeRequest* req, v1::ReportOutcomeResponse* resp) override;
-  grpc::Status GetOfferStats(grpc::ServerContext* ctx, const v1::GetOfferStatsRequest* req, v1::GetOfferStatsResponse* resp) override;
-  grpc::Status ListOffers(grpc::ServerContext* ctx, const v1::ListOffersRequest* req, v1::ListOffersResponse* resp) override;
-  grpc::Status ApplyOffers(grpc::ServerContext* ctx, const v1::ApplyOffersRequest* req, v1::ApplyOffersResponse* resp) override;
-  grpc::Status UpsertProducts(grpc::ServerContext* ctx, const v1::UpsertProductsRequest* req, v1::UpsertProductsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetRecommendations(grpc::CallbackServerContext* ctx, const v1::GetRecommendationsRequest* req,
+                                               v1::GetRecommendationsResponse* resp) override;
+  grpc::ServerUnaryReactor* ReportOutcome(grpc::CallbackServerContext* ctx, const v1::ReportOutcomeRequest* req,
+                                          v1::ReportOutcomeResponse* resp) override;
+  grpc::ServerUnaryReactor* GetOfferStats(grpc::CallbackServerContext* ctx, const v1::GetOfferStatsRequest* req,
+                                          v1::GetOfferStatsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListOffers(grpc::CallbackServerContext* ctx, const v1::ListOffersRequest* req,
+                                       v1::ListOffersResponse* resp) override;
+  grpc::ServerUnaryReactor* ApplyOffers(grpc::CallbackServerContext* ctx, const v1::ApplyOffersRequest* req,
+                                        v1::ApplyOffersResponse* resp) override;
+  grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* ctx, const v1::UpsertProductsRequest* req,
+                                           v1::UpsertProductsResponse* resp) override;
 
  private:
+  // Admits the call (API key, scope, rate limit: gated_service.h), runs `handler` (returning
+  // absl::StatusOr<T>) on a worker, moves its value into `resp` and finishes the call with
+  // the mapped status. `method` is the RPC's name.
+  template <typename T, typename Handler>
+  grpc::ServerUnaryReactor* OnWorker(grpc::CallbackServerContext* ctx, const char* method, T* resp, Handler handler);
+
   RecommendLogic* logic_;
   CatalogAdmin* admin_;
   Feedback* feedback_;
+  RequestWorkers workers_;  // last: joined before the members its tasks use go away
 };
 
 }  // namespace journey::recommend

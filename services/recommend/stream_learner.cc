@@ -107,9 +107,11 @@ void StreamLearner::Apply(const cv1::EventEnvelope& env, std::vector<CompletedOr
   switch (env.kind()) {
     case cv1::ENVELOPE_KIND_MERGE:
       model_->ForgetSession(env.previous_id());
+      if (aliases_ != nullptr) aliases_->Learn(env.previous_id(), uid);
       return;
     case cv1::ENVELOPE_KIND_ERASE:
       model_->ForgetSession(uid);
+      if (aliases_ != nullptr) aliases_->Forget(uid);
       return;
     default:
       break;

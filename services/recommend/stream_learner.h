@@ -18,6 +18,7 @@
 #include "common/storage/redis_client.h"
 #include "common/time/clock.h"
 #include "journey/common/v1/common.pb.h"
+#include "services/recommend/alias_cache.h"
 #include "services/recommend/item_model.h"
 
 namespace journey::recommend {
@@ -48,6 +49,9 @@ class StreamLearner final : public server::BackgroundWorker {
   StreamLearner(storage::RedisClient* redis, ItemModel* model, StreamLearnerOptions options, const Clock* clock);
   ~StreamLearner() override;
 
+  // Where MERGEs (an id joining a customer) and erasures are reported; may stay unset.
+  void SetAliasCache(AliasCache* aliases) { aliases_ = aliases; }
+
   void SetOrderListener(std::function<void(const std::vector<CompletedOrder>&)> listener) {
     order_listener_ = std::move(listener);
   }
@@ -71,6 +75,7 @@ class StreamLearner final : public server::BackgroundWorker {
   const Clock* clock_;
   std::vector<std::string> last_ids_;
   std::function<void(const std::vector<CompletedOrder>&)> order_listener_;
+  AliasCache* aliases_ = nullptr;
   absl::Time last_refresh_ = absl::InfinitePast();
   std::atomic<uint64_t> applied_{0};
   std::atomic<bool> stop_{false};
