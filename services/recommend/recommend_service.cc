@@ -19,7 +19,7 @@ template <typename T, typename Handler>
 grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext* ctx, const char* method, T* resp,
                                                      Handler handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  workers_.Submit([this, ctx, method, reactor, resp, handler = std::move(handler)]() mutable {
+  const bool queued = workers_.TrySubmit([this, ctx, method, reactor, resp, handler = std::move(handler)]() mutable {
     auto call = Admit(ctx, method);
     if (!call.ok()) {
       reactor->Finish(call.status());
@@ -39,6 +39,9 @@ grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext
     *resp = std::move(*result);
     reactor->Finish(grpc::Status::OK);
   });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "recommend: request queue full; retry later"));
+  }
   return reactor;
 }
 

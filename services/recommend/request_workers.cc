@@ -6,7 +6,7 @@
 
 namespace journey::recommend {
 
-RequestWorkers::RequestWorkers(int threads) {
+RequestWorkers::RequestWorkers(int threads, size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] { Run(); });
     pthread_setname_np(threads_.back().native_handle(), "recommend-work");
@@ -22,12 +22,14 @@ RequestWorkers::~RequestWorkers() {
   for (auto& t : threads_) t.join();
 }
 
-void RequestWorkers::Submit(std::function<void()> task) {
+bool RequestWorkers::TrySubmit(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(task));
   }
   ready_.notify_one();
+  return true;
 }
 
 void RequestWorkers::Run() {

@@ -15,13 +15,16 @@ namespace journey::recommend {
 
 class RequestWorkers {
  public:
-  explicit RequestWorkers(int threads);
+  // At most `max_queued` tasks wait; more are refused (bounded, so a burst cannot grow
+  // memory without limit: the caller answers RESOURCE_EXHAUSTED).
+  explicit RequestWorkers(int threads, size_t max_queued = 4096);
   // Runs what is queued, then joins.
   ~RequestWorkers();
   RequestWorkers(const RequestWorkers&) = delete;
   RequestWorkers& operator=(const RequestWorkers&) = delete;
 
-  void Submit(std::function<void()> task);
+  // False (and `task` dropped) when the queue is full.
+  bool TrySubmit(std::function<void()> task);
 
  private:
   void Run();
@@ -29,6 +32,7 @@ class RequestWorkers {
   std::mutex mu_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> queue_;
+  const size_t max_queued_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
