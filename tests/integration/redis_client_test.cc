@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/storage/hiredis_client.h"
+#include "common/storage/redis_script.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
 
@@ -90,6 +91,21 @@ TEST(RedisClientAuthTest, AuthenticatesWithPasswordFromUrl) {
   auto client = HiredisClient::FromUrl("redis://:s3cret@127.0.0.1:" + std::to_string(redis.port()), 1);
   ASSERT_TRUE(client.ok());
   EXPECT_TRUE((*client)->Command({"SET", "k", "v"}).ok());
+}
+
+// EVALSHA after the script cache is lost (SCRIPT FLUSH, as after a restart): the refused
+// call is sent again once loaded, and a call that ran is never run twice.
+TEST_F(RedisClientTest, ScriptReloadsAfterTheCacheIsFlushedAndRunsEachCallOnce) {
+  const RedisScript incr("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  auto first = incr.Run(client_.get(), {{"1", "n", "2"}, {"1", "n", "3"}});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)[1].integer, 5);
+  ASSERT_TRUE(client_->Command({"SCRIPT", "FLUSH"}).ok());
+  auto again = incr.Run(client_.get(), {{"1", "n", "10"}, {"1", "", "1"}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].integer, 15);
+  EXPECT_EQ((*again)[1].integer, 1);  // an empty key name is an argument like any other
+  EXPECT_EQ(client_->Command({"GET", "n"})->str, "15");
 }
 
 }  // namespace
