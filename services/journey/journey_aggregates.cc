@@ -31,6 +31,29 @@ int TimeBucket(absl::Duration d) {
   return static_cast<int>(kTimeBucketsS.size() - 1);
 }
 
+// Names computed once per enum value: they are part of every event's counters.
+template <typename Enum, size_t N>
+const std::string& CachedName(Enum value, std::string (*name)(Enum)) {
+  static const std::array<std::string, N> names = [&] {
+    std::array<std::string, N> out;
+    for (size_t i = 0; i < N; ++i) out[i] = name(static_cast<Enum>(i));
+    return out;
+  }();
+  const size_t i = static_cast<size_t>(value);
+  if (i < N) return names[i];
+  static thread_local std::string other;
+  other = name(value);
+  return other;
+}
+
+const std::string& ChannelLabel(journey::common::v1::Channel c) {
+  return CachedName<journey::common::v1::Channel, journey::common::v1::Channel_ARRAYSIZE>(c, &ChannelName);
+}
+
+const std::string& KindLabel(TransitionKind k) {
+  return CachedName<TransitionKind, journey::common::v1::TransitionKind_ARRAYSIZE>(k, &KindName);
+}
+
 }  // namespace
 
 std::string DayOf(absl::Time t) {
@@ -54,23 +77,38 @@ double SentimentStats::half_width_95() const {
   return 1.96 * std::sqrt(var / n);
 }
 
+const AggregateDelta::DayKeys& AggregateDelta::KeysOf(const std::string& ws, const std::string& jid, absl::Time t) {
+  const int64_t unix_day = absl::ToUnixSeconds(t) >= 0 ? absl::ToUnixSeconds(t) / 86400
+                                                       : (absl::ToUnixSeconds(t) - 86399) / 86400;
+  for (const DayKeys& k : days_) {
+    if (k.unix_day == unix_day && k.ws == ws && k.journey_id == jid) return k;
+  }
+  DayKeys k;
+  k.ws = ws;
+  k.journey_id = jid;
+  k.unix_day = unix_day;
+  k.day = DayOf(t);
+  k.funnel = keys::JourneyFunnelDay(ws, jid, k.day);
+  k.touchpoints = keys::JourneyTouchpointsDay(ws, jid, k.day);
+  days_.push_back(std::move(k));
+  return days_.back();
+}
+
 void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o,
                          const std::vector<std::string>& segments) {
   if (!o.applied) return;
   if (!o.newly_reached.empty()) {
-    const std::string day = DayOf(o.reached_time);
-    const std::string key = keys::JourneyFunnelDay(ws, jid, day);
-    for (const auto& stage : o.newly_reached) Inc(key, "reach|" + stage);
+    const DayKeys& k = KeysOf(ws, jid, o.reached_time);
+    for (const auto& stage : o.newly_reached) Inc(k.funnel, "reach|" + stage);
     for (const auto& segment : segments) {
-      const std::string skey = keys::JourneySegmentFunnelDay(ws, jid, segment, day);
+      const std::string skey = keys::JourneySegmentFunnelDay(ws, jid, segment, k.day);
       for (const auto& stage : o.newly_reached) Inc(skey, "reach|" + stage);
     }
   }
   for (const StageChange& c : o.changes) {
-    const std::string day = DayOf(c.time);
-    const std::string key = keys::JourneyFunnelDay(ws, jid, day);
-    const std::string kind = KindName(c.kind);
-    Inc(key, absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", kind));
+    const DayKeys& k = KeysOf(ws, jid, c.time);
+    const std::string& key = k.funnel;
+    Inc(key, absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", KindLabel(c.kind)));
     // The segment funnels keep what GetFunnel shows: reach, abandonment, time to next stage.
     std::string segment_field;
     if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED) {
@@ -84,46 +122,47 @@ void AggregateDelta::Add(const std::string& ws, const std::string& jid, const St
       Inc(key, segment_field);
     }
     if (!segment_field.empty()) {
-      for (const auto& segment : segments) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, day), segment_field);
+      for (const auto& segment : segments) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, k.day), segment_field);
     }
     if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) Inc(key, "back|" + c.from_stage);
     if (!c.blamed_event.empty()) {
       // A loss is blamed on the stage the customer was in and the touchpoint that led to it.
-      Inc(keys::JourneyTouchpointsDay(ws, jid, DayOf(c.time)),
-          absl::StrCat("lost|", c.from_stage, "|", ChannelName(c.blamed_channel), "|", Part(c.blamed_event)));
+      Inc(k.touchpoints,
+          absl::StrCat("lost|", c.from_stage, "|", ChannelLabel(c.blamed_channel), "|", Part(c.blamed_event)));
     }
   }
   if (o.touchpoint.has_value()) {
     const auto& tp = *o.touchpoint;
-    const absl::Time t = ToTime(tp.time());
-    const std::string key = keys::JourneyTouchpointsDay(ws, jid, DayOf(t));
-    const std::string cell = absl::StrCat(tp.stage(), "|", ChannelName(tp.channel()), "|", Part(tp.event_name()));
-    Inc(key, "n|" + cell);
+    const DayKeys& k = KeysOf(ws, jid, ToTime(tp.time()));
+    const std::string cell = absl::StrCat(tp.stage(), "|", ChannelLabel(tp.channel()), "|", Part(tp.event_name()));
+    Inc(k.touchpoints, "n|" + cell);
     if (tp.has_sentiment()) {
       const double s = tp.sentiment();
-      Inc(key, "sn|" + cell);
-      IncFloat(key, "ss|" + cell, s);
-      IncFloat(key, "sq|" + cell, s * s);
-      const std::string fkey = keys::JourneyFunnelDay(ws, jid, DayOf(t));
-      Inc(fkey, "sn|" + tp.stage());
-      IncFloat(fkey, "ss|" + tp.stage(), s);
-      IncFloat(fkey, "sq|" + tp.stage(), s * s);
+      Inc(k.touchpoints, "sn|" + cell);
+      IncFloat(k.touchpoints, "ss|" + cell, s);
+      IncFloat(k.touchpoints, "sq|" + cell, s * s);
+      Inc(k.funnel, "sn|" + tp.stage());
+      IncFloat(k.funnel, "ss|" + tp.stage(), s);
+      IncFloat(k.funnel, "sq|" + tp.stage(), s * s);
     }
   }
 }
 
 void AggregateDelta::Uncount(const std::string& ws, const std::string& jid, const StageReach& reach) {
-  const std::string day = DayOf(ToTime(reach.at()));
+  const DayKeys& k = KeysOf(ws, jid, ToTime(reach.at()));
   const std::string field = "reach|" + reach.stage();
-  Inc(keys::JourneyFunnelDay(ws, jid, day), field, -1);
-  for (const auto& segment : reach.segments()) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, day), field, -1);
+  Inc(k.funnel, field, -1);
+  for (const auto& segment : reach.segments()) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, k.day), field, -1);
 }
 
 std::vector<storage::RedisCommand> AggregateDelta::Commands() const {
   std::vector<storage::RedisCommand> out;
-  out.reserve(ints_.size() + floats_.size());
-  for (const auto& [kf, n] : ints_) out.push_back({"HINCRBY", kf.first, kf.second, std::to_string(n)});
-  for (const auto& [kf, x] : floats_) out.push_back({"HINCRBYFLOAT", kf.first, kf.second, absl::StrCat(x)});
+  for (const auto& [key, fields] : ints_) {
+    for (const auto& [field, n] : fields) out.push_back({"HINCRBY", key, field, std::to_string(n)});
+  }
+  for (const auto& [key, fields] : floats_) {
+    for (const auto& [field, x] : fields) out.push_back({"HINCRBYFLOAT", key, field, absl::StrCat(x)});
+  }
   return out;
 }
 

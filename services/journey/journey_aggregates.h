@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "common/storage/redis_client.h"
 #include "services/journey/journey_state_machine.h"
@@ -38,10 +39,20 @@ class AggregateDelta {
   std::vector<storage::RedisCommand> Commands() const;
 
  private:
-  void Inc(const std::string& key, const std::string& field, long long by = 1) { ints_[{key, field}] += by; }
-  void IncFloat(const std::string& key, const std::string& field, double by) { floats_[{key, field}] += by; }
-  std::map<std::pair<std::string, std::string>, long long> ints_;
-  std::map<std::pair<std::string, std::string>, double> floats_;
+  // The hashes of one day, built once per batch rather than per event.
+  struct DayKeys {
+    std::string ws, journey_id;
+    int64_t unix_day = 0;
+    std::string day, funnel, touchpoints;
+  };
+  const DayKeys& KeysOf(const std::string& ws, const std::string& journey_id, absl::Time t);
+
+  void Inc(const std::string& key, const std::string& field, long long by = 1) { ints_[key][field] += by; }
+  void IncFloat(const std::string& key, const std::string& field, double by) { floats_[key][field] += by; }
+  std::vector<DayKeys> days_;  // few per batch: searched in order
+  // key -> field -> increment
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, long long>> ints_;
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>> floats_;
 };
 
 // Sentiment moments: enough for a mean and a confidence interval.

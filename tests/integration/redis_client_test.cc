@@ -124,5 +124,20 @@ TEST(RedisClientAuthTest, AuthenticatesWithPasswordFromUrl) {
   EXPECT_TRUE((*client)->Command({"SET", "k", "v"}).ok());
 }
 
+// EVALSHA after the script cache is lost (SCRIPT FLUSH, as after a restart): the refused
+// call is sent again once loaded, and a call that ran is never run twice.
+TEST_F(RedisClientTest, ScriptReloadsAfterTheCacheIsFlushedAndRunsEachCallOnce) {
+  const RedisScript incr("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  auto first = incr.Run(client_.get(), {{"1", "n", "2"}, {"1", "n", "3"}});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)[1].integer, 5);
+  ASSERT_TRUE(client_->Command({"SCRIPT", "FLUSH"}).ok());
+  auto again = incr.Run(client_.get(), {{"1", "n", "10"}, {"1", "", "1"}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0].integer, 15);
+  EXPECT_EQ((*again)[1].integer, 1);  // an empty key name is an argument like any other
+  EXPECT_EQ(client_->Command({"GET", "n"})->str, "15");
+}
+
 }  // namespace
 }  // namespace journey::storage
