@@ -1,6 +1,7 @@
 #include "common/auth/key_cache.h"
 
 #include "absl/time/clock.h"
+#include "common/auth/api_key.h"
 #include "common/log/log.h"
 
 namespace journey::auth {
@@ -15,6 +16,18 @@ absl::Status KeyCache::Refresh(bool force) {
   if (!force) return absl::OkStatus();
   auto records = store_->LoadAll();
   if (!records.ok()) return records.status();
+  if (!options_.bootstrap_admin_key.empty()) {
+    const std::string id = KeyIdOf(options_.bootstrap_admin_key);
+    bool present = false;
+    for (const auto& r : *records) present = present || r.info().key_id() == id;
+    if (!present) {
+      if (auto st = store_->InsertBootstrapKey(options_.workspace, options_.bootstrap_admin_key); !st.ok()) return st;
+      records = store_->LoadAll();
+      if (!records.ok()) return records.status();
+      version = store_->Version();
+      if (!version.ok()) return version.status();
+    }
+  }
   auto map = std::make_shared<Map>();
   for (auto& r : *records) {
     if (r.info().has_revoked_at()) continue;

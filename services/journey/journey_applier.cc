@@ -156,7 +156,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
     UserState& u = users[order[i]];
     if (r.is_string() && !u.snap.ParseFromString(r.str)) {
-      return absl::InternalError(absl::StrCat("journey snapshot of '", u.uid, "' does not parse"));
+      return absl::InternalError(absl::StrCat("journey snapshot of '", log::UserId(u.uid), "' does not parse"));
     }
   }
 

@@ -429,6 +429,31 @@ TEST_F(AuthTest, NoKeyOrPersonalDataInTheLogs) {
   for (const auto& [scope, key] : *keys_) EXPECT_FALSE(absl::StrContains(logs, key)) << scope;
 }
 
+TEST(KeyStoreTest, ABootstrapKeyIsInsertedOnceAndARevokedOneStaysRevoked) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start().ok());
+  auto client = storage::HiredisClient::FromUrl(redis.url(), 1);
+  ASSERT_TRUE(client.ok());
+  auth::KeyStore store(client->get(), RealClock::Get());
+  const std::string key = "jk_operator_chosen_bootstrap_key_77";
+  bool inserted = false;
+  ASSERT_TRUE(store.InsertBootstrapKey("default", key, &inserted).ok());
+  EXPECT_TRUE(inserted);
+  auto version = store.Version();
+  ASSERT_TRUE(store.InsertBootstrapKey("default", key, &inserted).ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(*store.Version(), *version);  // nothing changed, so replicas need not reload
+  ASSERT_TRUE(store.Revoke("default", auth::KeyIdOf(key)).ok());
+  ASSERT_TRUE(store.InsertBootstrapKey("default", key, &inserted).ok());  // a replica restarts
+  EXPECT_FALSE(inserted);
+  auto listed = store.List("default", /*include_revoked=*/true);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE((*listed)[0].has_revoked_at());
+  EXPECT_EQ((*listed)[0].scopes(0), "admin");
+  EXPECT_FALSE(store.InsertBootstrapKey("default", "too-short").ok());
+}
+
 TEST(AuthOffTest, AuthOffAdmitsCallsWithoutAKeyAndSaysSoAtStart) {
   RedisServer redis;
   ASSERT_TRUE(redis.Start().ok());
