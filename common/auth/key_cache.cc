@@ -1,38 +1,48 @@
 #include "common/auth/key_cache.h"
 
+#include <atomic>
+
 #include "absl/time/clock.h"
+#include "common/auth/api_key.h"
 #include "common/log/log.h"
 
 namespace journey::auth {
 
 absl::Status KeyCache::Refresh(bool force) {
+  // One refresh at a time (mu_ held throughout), so an older load never replaces a newer
+  // one; Find() reads the snapshot without the lock.
+  std::lock_guard<std::mutex> lock(mu_);
   auto version = store_->Version();
   if (!version.ok()) return version.status();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    force = force || *version != version_ || absl::Now() - last_full_ >= options_.full_reload_every;
-  }
+  force = force || *version != version_ || absl::Now() - last_full_ >= options_.full_reload_every;
   if (!force) return absl::OkStatus();
   auto records = store_->LoadAll();
   if (!records.ok()) return records.status();
+  if (!options_.bootstrap_admin_key.empty()) {
+    const std::string id = KeyIdOf(options_.bootstrap_admin_key);
+    bool present = false;
+    for (const auto& r : *records) present = present || r.info().key_id() == id;
+    if (!present) {
+      if (auto st = store_->InsertBootstrapKey(options_.workspace, options_.bootstrap_admin_key); !st.ok()) return st;
+      records = store_->LoadAll();
+      if (!records.ok()) return records.status();
+      version = store_->Version();
+      if (!version.ok()) return version.status();
+    }
+  }
   auto map = std::make_shared<Map>();
   for (auto& r : *records) {
     if (r.info().has_revoked_at()) continue;
     (*map)[r.secret_sha256()] = std::make_shared<const v1::ApiKeyInfo>(r.info());
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  keys_ = std::move(map);
+  std::atomic_store(&keys_, std::shared_ptr<const Map>(std::move(map)));
   version_ = *version;
   last_full_ = absl::Now();
   return absl::OkStatus();
 }
 
 std::shared_ptr<const v1::ApiKeyInfo> KeyCache::Find(const std::string& secret_sha256) const {
-  std::shared_ptr<const Map> keys;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    keys = keys_;
-  }
+  const std::shared_ptr<const Map> keys = std::atomic_load(&keys_);
   auto it = keys->find(secret_sha256);
   return it == keys->end() ? nullptr : it->second;
 }

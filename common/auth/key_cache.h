@@ -20,11 +20,16 @@ namespace journey::auth {
 struct KeyCacheOptions {
   absl::Duration refresh_every = absl::Milliseconds(500);
   absl::Duration full_reload_every = absl::Seconds(30);
+  // The operator's bootstrap admin key (empty = none) and its workspace: inserted at the
+  // first refresh and again whenever its record is gone (Redis lost its data), never over a
+  // revoked record.
+  std::string bootstrap_admin_key;
+  std::string workspace;
 };
 
 class KeyCache {
  public:
-  KeyCache(KeyStore* store, KeyCacheOptions options = {}) : store_(store), options_(options) {}
+  explicit KeyCache(KeyStore* store, KeyCacheOptions options = {}) : store_(store), options_(std::move(options)) {}
   ~KeyCache() { Stop(); }
 
   // Reloads when the version changed (or `force`).
@@ -44,6 +49,7 @@ class KeyCache {
   std::shared_ptr<const Map> keys_ = std::make_shared<Map>();
   long long version_ = -1;
   absl::Time last_full_ = absl::InfinitePast();
+  std::string bootstrap_key_id_;
   bool stopping_ = false;
   std::condition_variable wake_;
   std::thread thread_;

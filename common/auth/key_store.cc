@@ -12,19 +12,16 @@
 namespace journey::auth {
 
 absl::Status KeyStore::Write(const v1::ApiKeyRecord& record, bool only_if_new, bool* written) {
-  // MULTI: the record and the version bump land together (both carry the {auth} tag).
-  auto replies = redis_->Pipeline({{"MULTI"},
-                                   {only_if_new ? "HSETNX" : "HSET", keys::ApiKeys(), record.info().key_id(),
-                                    record.SerializeAsString()},
-                                   {"INCR", keys::ApiKeysVersion()},
-                                   {"EXEC"}});
-  if (!replies.ok()) return replies.status();
-  const storage::RedisReply& exec = replies->back();
-  if (exec.is_error() || !exec.is_array() || exec.elements.size() != 2) {
-    return absl::UnavailableError(absl::StrCat("api key write failed: ", exec.str));
-  }
-  if (written != nullptr) *written = exec.elements[0].integer == 1;
-  return absl::OkStatus();
+  auto set = redis_->Command({only_if_new ? "HSETNX" : "HSET", keys::ApiKeys(), record.info().key_id(),
+                              record.SerializeAsString()});
+  if (!set.ok()) return set.status();
+  const bool changed = !only_if_new || set->integer == 1;
+  if (written != nullptr) *written = changed;
+  // The version moves only on a change, so replicas reload only then. A replica that reads
+  // the record before the bump merely reloads a moment later.
+  if (!changed) return absl::OkStatus();
+  auto bump = redis_->Command({"INCR", keys::ApiKeysVersion()});
+  return bump.ok() ? absl::OkStatus() : bump.status();
 }
 
 absl::StatusOr<std::pair<v1::ApiKeyInfo, std::string>> KeyStore::Create(const std::string& workspace,
@@ -58,7 +55,7 @@ absl::StatusOr<std::pair<v1::ApiKeyInfo, std::string>> KeyStore::Create(const st
   return std::make_pair(record.info(), *api_key);
 }
 
-absl::Status KeyStore::InsertBootstrapKey(const std::string& workspace, const std::string& api_key) {
+absl::Status KeyStore::InsertBootstrapKey(const std::string& workspace, const std::string& api_key, bool* inserted) {
   if (api_key.size() < kMinApiKeyLength) {
     return absl::InvalidArgumentError(absl::StrCat("bootstrap admin key: at least ", kMinApiKeyLength, " characters"));
   }
@@ -70,7 +67,7 @@ absl::Status KeyStore::InsertBootstrapKey(const std::string& workspace, const st
   info->set_name("bootstrap admin key");
   prototime::ToProto(clock_->Now(), info->mutable_created_at());
   record.set_secret_sha256(Sha256(api_key));
-  return Write(record, /*only_if_new=*/true, nullptr);
+  return Write(record, /*only_if_new=*/true, inserted);
 }
 
 absl::StatusOr<std::vector<v1::ApiKeyInfo>> KeyStore::List(const std::string& workspace, bool include_revoked) {

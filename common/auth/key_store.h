@@ -1,4 +1,4 @@
-// API keys in Redis: one hash of records (keys::ApiKeys) and a version counter bumped by
+// API keys in Redis: one hash of records (keys::ApiKeys) and a version counter bumped after
 // every change. Only the SHA-256 of a key is stored; the clear key leaves Create() once.
 #pragma once
 
@@ -27,8 +27,9 @@ class KeyStore {
   // A new random key of `workspace`: its record and the clear key (shown once).
   absl::StatusOr<std::pair<v1::ApiKeyInfo, std::string>> Create(const std::string& workspace, const NewKey& key);
   // An operator-chosen admin key, inserted unless a record with its id exists already, so
-  // a bootstrap key that was revoked stays revoked when replicas restart.
-  absl::Status InsertBootstrapKey(const std::string& workspace, const std::string& api_key);
+  // a bootstrap key that was revoked stays revoked when replicas restart. `inserted` (may
+  // be null) tells whether the record was new.
+  absl::Status InsertBootstrapKey(const std::string& workspace, const std::string& api_key, bool* inserted = nullptr);
   absl::StatusOr<std::vector<v1::ApiKeyInfo>> List(const std::string& workspace, bool include_revoked);
   // NotFound for a key of another workspace, exactly as for one that does not exist.
   absl::StatusOr<v1::ApiKeyInfo> Revoke(const std::string& workspace, const std::string& key_id);

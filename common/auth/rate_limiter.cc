@@ -5,6 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "common/auth/method_scopes.h"
 
 namespace journey::auth {
@@ -12,6 +14,7 @@ namespace journey::auth {
 absl::StatusOr<std::map<std::string, RateLimit>> ParseRateLimits(absl::string_view spec) {
   std::map<std::string, RateLimit> out;
   for (absl::string_view entry : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    entry = absl::StripAsciiWhitespace(entry);
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
     std::pair<absl::string_view, absl::string_view> rb = absl::StrSplit(kv.second, absl::MaxSplits('/', 1));
     RateLimit limit;

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,9 +16,6 @@
 #include "absl/strings/strip.h"
 #include "common/auth/rate_limiter.h"
 #include "common/storage/redis_factory.h"
-
-#include <fstream>
-#include <sstream>
 
 ABSL_FLAG(int, grpc_port, -1,
           "gRPC port (ingest 50051, journey 50052, persona 50053, recommend 50054; 0 = pick a free one)");

@@ -60,7 +60,10 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const con
   gate.default_stream_deadline = config.default_stream_deadline;
   gate.scope_limits = std::move(limits);
   runtime->key_store_ = std::make_unique<auth::KeyStore>(runtime->redis_.get(), RealClock::Get());
-  runtime->key_cache_ = std::make_unique<auth::KeyCache>(runtime->key_store_.get());
+  auth::KeyCacheOptions cache;
+  if (config.auth_enabled) cache.bootstrap_admin_key = config.bootstrap_admin_key;
+  cache.workspace = config.workspace;
+  runtime->key_cache_ = std::make_unique<auth::KeyCache>(runtime->key_store_.get(), std::move(cache));
   runtime->gate_ = std::make_unique<auth::CallGate>(gate, runtime->key_cache_.get(), RealClock::Get(),
                                                     runtime->registry_.get());
   runtime->api_keys_service_ = std::make_unique<auth::ApiKeysService>(runtime->key_store_.get(),
@@ -91,10 +94,9 @@ absl::Status ServiceRuntime::StartAuth() {
   if (!config_.auth_enabled) {
     log::Warn("AUTHENTICATION IS OFF (--auth=off): every call is accepted without an API key; local development only",
               {{"workspace", config_.workspace}});
-  } else if (!config_.bootstrap_admin_key.empty()) {
-    if (auto st = key_store_->InsertBootstrapKey(config_.workspace, config_.bootstrap_admin_key); !st.ok()) return st;
   }
-  // Keys matter even with auth off: the ApiKeys RPCs still manage them.
+  // The first refresh inserts the bootstrap key. Keys matter even with auth off: the ApiKeys
+  // RPCs still manage them.
   if (auto st = key_cache_->Refresh(/*force=*/true); !st.ok()) return st;
   key_cache_->Start();
   gate_->Start();

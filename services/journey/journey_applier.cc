@@ -204,7 +204,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
       if (r.elements[1].is_string()) u.persona = std::move(r.elements[1].str);
     }
     if (!u.stored.empty() && !u.snap->ParseFromString(u.stored)) {
-      return absl::InternalError(absl::StrCat("journey snapshot of '", u.uid, "' does not parse"));
+      return absl::InternalError(absl::StrCat("journey snapshot of '", log::UserId(u.uid), "' does not parse"));
     }
   }
 

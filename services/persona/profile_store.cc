@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/log/log.h"
 #include "common/storage/keys.h"
 
 namespace journey::persona {
@@ -88,7 +89,7 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
     if (prof.is_error()) return absl::UnavailableError(absl::StrCat("HMGET profile: ", prof.str));
     if (prof.is_array() && prof.elements.size() == 3 && prof.elements[0].is_string()) {
       if (!lp.record.ParseFromString(prof.elements[0].str)) {
-        return absl::InternalError(absl::StrCat("profile of ", users[i].user_id, " does not parse"));
+        return absl::InternalError(absl::StrCat("profile of ", log::UserId(users[i].user_id), " does not parse"));
       }
       lp.exists = true;
       long long rev = 0;
