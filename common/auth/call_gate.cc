@@ -95,9 +95,14 @@ void CallGate::Count(absl::string_view outcome) {
   if (decisions_ != nullptr) decisions_->Add({{"outcome", std::string(outcome)}}).Increment();
 }
 
+bool CallGate::Enforcing() const {
+  if (!options_.auth_enabled) return false;
+  return !options_.open_until_first_key || keys_->HasLiveKeys(options_.workspace);
+}
+
 Decision CallGate::Authorize(absl::string_view api_key, absl::string_view scope) {
   Decision d;
-  if (!options_.auth_enabled) return d;
+  if (!Enforcing()) return d;
   if (api_key.empty()) {
     d.status = absl::UnauthenticatedError("no API key: send 'authorization: Bearer <key>' (HTTP: the write key)");
     return d;
@@ -137,7 +142,7 @@ AdmittedCall CallGate::Admit(grpc::ServerContextBase* ctx, absl::string_view ful
     Count("permission_denied");
     return AdmittedCall(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "method has no required scope"));
   }
-  if (options_.auth_enabled) {
+  if (Enforcing()) {
     std::optional<absl::string_view> key = BearerKey(ctx);
     if (!key) {
       Count("unauthenticated");

@@ -33,6 +33,10 @@ namespace journey::auth {
 
 struct CallGateOptions {
   bool auth_enabled = true;
+  // --auth=auto: while the workspace has no live key at all, calls are admitted without one
+  // (a fresh local suite, the black-box probes); the first key created switches checking on
+  // for every replica within a refresh. --auth=on refuses keyless calls from the start.
+  bool open_until_first_key = false;
   std::string workspace = "default";
   // Applied to a call whose client set no deadline; long-lived streams get
   // default_stream_deadline instead (zero = none).
@@ -90,6 +94,8 @@ class CallGate {
   Decision Authorize(absl::string_view api_key, absl::string_view scope);
 
   bool auth_enabled() const { return options_.auth_enabled; }
+  // Keys are checked now: auth on, or auto once the workspace has a key.
+  bool Enforcing() const;
   const std::string& workspace() const { return options_.workspace; }
 
   // The deadline watchdog.

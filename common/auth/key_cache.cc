@@ -31,11 +31,14 @@ absl::Status KeyCache::Refresh(bool force) {
     }
   }
   auto map = std::make_shared<Map>();
+  auto workspaces = std::make_shared<std::unordered_set<std::string>>();
   for (auto& r : *records) {
     if (r.info().has_revoked_at()) continue;
+    workspaces->insert(r.info().workspace_id());
     (*map)[r.secret_sha256()] = std::make_shared<const v1::ApiKeyInfo>(r.info());
   }
   std::atomic_store(&keys_, std::shared_ptr<const Map>(std::move(map)));
+  std::atomic_store(&workspaces_with_keys_, std::shared_ptr<const std::unordered_set<std::string>>(std::move(workspaces)));
   version_ = *version;
   last_full_ = absl::Now();
   return absl::OkStatus();
@@ -45,6 +48,10 @@ std::shared_ptr<const v1::ApiKeyInfo> KeyCache::Find(const std::string& secret_s
   const std::shared_ptr<const Map> keys = std::atomic_load(&keys_);
   auto it = keys->find(secret_sha256);
   return it == keys->end() ? nullptr : it->second;
+}
+
+bool KeyCache::HasLiveKeys(const std::string& workspace) const {
+  return std::atomic_load(&workspaces_with_keys_)->count(workspace) > 0;
 }
 
 void KeyCache::Start() {

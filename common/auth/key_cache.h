@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -36,6 +37,8 @@ class KeyCache {
   absl::Status Refresh(bool force = false);
   // The live (not revoked) key with this SHA-256, or nullptr.
   std::shared_ptr<const v1::ApiKeyInfo> Find(const std::string& secret_sha256) const;
+  // Whether `workspace` has at least one live key (what --auth=auto decides by).
+  bool HasLiveKeys(const std::string& workspace) const;
 
   void Start();
   void Stop();
@@ -47,6 +50,8 @@ class KeyCache {
   KeyCacheOptions options_;
   mutable std::mutex mu_;
   std::shared_ptr<const Map> keys_ = std::make_shared<Map>();
+  std::shared_ptr<const std::unordered_set<std::string>> workspaces_with_keys_ =
+      std::make_shared<std::unordered_set<std::string>>();
   long long version_ = -1;
   absl::Time last_full_ = absl::InfinitePast();
   std::string bootstrap_key_id_;

@@ -29,7 +29,9 @@ ABSL_FLAG(std::string, workspace, "default", "Workspace id used when a call carr
 ABSL_FLAG(int, startup_deadline_s, 15, "Seconds to wait for Redis at start before exiting with code 2");
 ABSL_FLAG(int, drain_deadline_s, 10, "Seconds SIGTERM allows in-flight calls and batches to finish");
 ABSL_FLAG(std::string, replica_id, "", "Stable name of this replica (default: hostname-pid)");
-ABSL_FLAG(std::string, auth, "on", "on: every call needs an API key; off: no checks (local development only)");
+ABSL_FLAG(std::string, auth, "auto",
+          "on: every call needs an API key; auto: like on once the workspace has a key, open (with a warning) "
+          "while it has none; off: no checks (local development only)");
 ABSL_FLAG(std::string, bootstrap_admin_key_file, "",
           "File holding an admin API key to insert (hashed) at start; or set JOURNEY_BOOTSTRAP_ADMIN_KEY");
 ABSL_FLAG(std::string, rate_limits, "",
@@ -114,11 +116,12 @@ ServiceConfig ParseServiceFlags(int argc, char** argv, const ServiceDefaults& de
   c.drain_deadline = absl::Seconds(absl::GetFlag(FLAGS_drain_deadline_s));
   c.replica_id = absl::GetFlag(FLAGS_replica_id);
   const std::string auth = absl::GetFlag(FLAGS_auth);
-  if (auth != "on" && auth != "off") {
-    std::fprintf(stderr, "configuration error: --auth: '%s' is not on or off\n", auth.c_str());
+  if (auth != "on" && auth != "off" && auth != "auto") {
+    std::fprintf(stderr, "configuration error: --auth: '%s' is not on, auto or off\n", auth.c_str());
     std::exit(1);
   }
-  c.auth_enabled = auth == "on";
+  c.auth_enabled = auth != "off";
+  c.auth_open_until_first_key = auth == "auto";
   if (const std::string path = absl::GetFlag(FLAGS_bootstrap_admin_key_file); !path.empty()) {
     std::ifstream in(path);
     if (!in) {

@@ -33,7 +33,10 @@ struct ServiceConfig {
   std::string replica_id;  // stable consumer name; defaults to hostname-pid
 
   // Security and limits (README.md, Security).
-  bool auth_enabled = true;  // --auth=on|off; off only for local development, logged as a warning
+  bool auth_enabled = true;  // --auth=on|auto|off; off only for local development, logged as a warning
+  // --auth=auto (the default): keyless calls are admitted while the workspace has no key at
+  // all, and refused from the moment it has one. The manifests set --auth=on.
+  bool auth_open_until_first_key = false;
   // An admin key inserted (hashed) at start, from --bootstrap_admin_key_file or the
   // environment variable JOURNEY_BOOTSTRAP_ADMIN_KEY. Never logged.
   std::string bootstrap_admin_key;

@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const con
   for (const auto& [scope, limit] : *configured) limits[scope] = limit;
   auth::CallGateOptions gate;
   gate.auth_enabled = config.auth_enabled;
+  gate.open_until_first_key = config.auth_open_until_first_key;
   gate.workspace = config.workspace;
   gate.default_deadline = config.default_deadline;
   gate.default_stream_deadline = config.default_stream_deadline;
@@ -98,6 +99,11 @@ absl::Status ServiceRuntime::StartAuth() {
   // The first refresh inserts the bootstrap key. Keys matter even with auth off: the ApiKeys
   // RPCs still manage them.
   if (auto st = key_cache_->Refresh(/*force=*/true); !st.ok()) return st;
+  if (config_.auth_enabled && !gate_->Enforcing()) {
+    log::Warn("AUTHENTICATION IS OPEN UNTIL THE FIRST API KEY (--auth=auto): workspace has no key yet, so calls "
+              "without one are accepted; create a key (journeyctl keys create) or set --auth=on to refuse them",
+              {{"workspace", config_.workspace}});
+  }
   key_cache_->Start();
   gate_->Start();
   return absl::OkStatus();
@@ -209,7 +215,7 @@ int ServiceRuntime::Run() {
   log::Info(absl::StrCat(config_.name, " listening ", ports),
             {{"grpc_port", std::to_string(grpc_port)}, {"metrics_port", std::to_string(metrics_port)},
              {"redis", storage::RedactRedisUrl(config_.redis_url)},
-             {"transport", transport}, {"auth", config_.auth_enabled ? "on" : "off"}});
+             {"transport", transport}, {"auth", !config_.auth_enabled ? "off" : config_.auth_open_until_first_key ? "auto" : "on"}});
 
   sigset_t set = StopSignals();
   int sig = 0;

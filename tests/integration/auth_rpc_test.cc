@@ -464,5 +464,28 @@ TEST(AuthOffTest, AuthOffAdmitsCallsWithoutAKeyAndSaysSoAtStart) {
   EXPECT_EQ(journey.Stop(), 0);
 }
 
+TEST(AuthAutoTest, OpenUntilTheWorkspaceHasAKeyThenEveryCallNeedsOne) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start().ok());
+  ServiceProcess journey("journey", redis.url(), {{"auth", "auto"}});
+  ASSERT_TRUE(journey.Start().ok()) << journey.LogTail();
+  const std::string method = "journey.state.v1.Journey/GetDefinition";
+  EXPECT_TRUE(CallRaw(journey.channel(), method, "").status.ok());
+  EXPECT_TRUE(absl::StrContains(journey.LogTail(100000), "OPEN UNTIL THE FIRST API KEY"));
+  // The first key needs no key to create (there is none to send)...
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  auth::v1::CreateKeyRequest create;
+  create.add_scopes("journey:read");
+  auth::v1::CreateKeyResponse created;
+  ASSERT_TRUE(auth::v1::ApiKeys::NewStub(journey.channel())->CreateKey(&ctx, create, &created).ok());
+  // ...and from then on a keyless call is refused and the key admitted.
+  EXPECT_TRUE(PollUntil(
+      [&] { return CallRaw(journey.channel(), method, "").status.error_code() == grpc::StatusCode::UNAUTHENTICATED; },
+      absl::Seconds(3)));
+  EXPECT_TRUE(CallRaw(journey.channel(), method, created.api_key()).status.ok());
+  EXPECT_EQ(journey.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace journey
