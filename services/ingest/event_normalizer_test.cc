@@ -63,6 +63,19 @@ TEST(EventNormalizer, RejectsAMistypedTypedProperty) {
   EXPECT_EQ(err->field, "properties.price");
 }
 
+TEST(EventNormalizer, RejectsAnIntegerPropertyOutOfRange) {
+  // Found by segment_json_fuzzer: a 120-digit quantity was cast to int32, undefined behaviour.
+  for (const char* quantity : {"1.1444e119", "2147483648", "-1e10", "2.5", "nan"}) {
+    Event e;
+    e.set_name("Product Added");
+    (*e.mutable_properties())["quantity"] = quantity;
+    auto err = NormalizeEvent(&e, kReceived);
+    ASSERT_TRUE(err) << quantity;
+    EXPECT_EQ(err->field, "properties.quantity") << quantity;
+    EXPECT_EQ(e.properties().count("quantity"), 1u) << "a rejected value stays where it was";
+  }
+}
+
 TEST(EventNormalizer, SurveyScoresBecomeSentiment) {
   Event nps;
   nps.set_name("Survey Answered");

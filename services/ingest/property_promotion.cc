@@ -1,10 +1,12 @@
 #include "services/ingest/property_promotion.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/number/whole_number.h"
 
 namespace journey::ingest {
 namespace {
@@ -36,8 +38,9 @@ std::optional<FieldError> TakeNumber(Event* event, Props& props, const std::stri
   if (!absl::SimpleAtod(it->second, &v)) return NotA(key, "a number");
   if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT32) {
     // SDKs send 2.0 for 2.
-    if (v != static_cast<double>(static_cast<int32_t>(v))) return NotA(key, "an integer");
-    if (refl->GetInt32(*event, f) == 0) refl->SetInt32(event, f, static_cast<int32_t>(v));
+    const std::optional<int32_t> whole = journey::number::WholeNumber<int32_t>(v);
+    if (!whole) return NotA(key, "an integer between -2147483648 and 2147483647");
+    if (refl->GetInt32(*event, f) == 0) refl->SetInt32(event, f, *whole);
   } else if (refl->GetDouble(*event, f) == 0) {
     refl->SetDouble(event, f, v);
   }
@@ -55,7 +58,7 @@ SentimentScale ScaleOf(const Event& event, Props& props, double score) {
     if (v == "nps") return journey::common::v1::SENTIMENT_SCALE_NPS_10;
     if (v == "csat") return journey::common::v1::SENTIMENT_SCALE_CSAT_5;
   }
-  if (score >= 0 && score <= 1 && score != static_cast<int>(score)) return journey::common::v1::SENTIMENT_SCALE_UNSPECIFIED;
+  if (score >= 0 && score <= 1 && score != std::trunc(score)) return journey::common::v1::SENTIMENT_SCALE_UNSPECIFIED;
   return score > 5 || score == 0 ? journey::common::v1::SENTIMENT_SCALE_NPS_10 : journey::common::v1::SENTIMENT_SCALE_CSAT_5;
 }
 

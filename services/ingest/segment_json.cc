@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/number/whole_number.h"
 #include "common/time/proto_time.h"
 
 namespace journey::ingest {
@@ -113,10 +114,10 @@ std::optional<FieldError> ReadProducts(const json& list, Event* out) {
     for (const char* key : {"quantity", "position"}) {
       auto it = p.find(key);
       if (it == p.end() || it->is_null()) continue;
-      if (!it->is_number() || it->get<double>() != static_cast<double>(static_cast<int32_t>(it->get<double>()))) {
-        return Invalid(absl::StrCat(at, ".", key), "an integer");
-      }
-      const int32_t v = static_cast<int32_t>(it->get<double>());
+      const std::optional<int32_t> whole =
+          it->is_number() ? journey::number::WholeNumber<int32_t>(it->get<double>()) : std::nullopt;
+      if (!whole) return Invalid(absl::StrCat(at, ".", key), "an integer between -2147483648 and 2147483647");
+      const int32_t v = *whole;
       if (std::string(key) == "quantity") {
         prod->set_quantity(v);
       } else {

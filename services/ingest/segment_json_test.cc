@@ -79,6 +79,11 @@ TEST(SegmentJson, ErrorsNameTheSegmentField) {
                        journey::common::v1::EVENT_TYPE_TRACK, &e);
   ASSERT_TRUE(err);
   EXPECT_EQ(err->field, "properties.products[0].price");
+  err = SegmentToEvent(
+      json::parse(R"({"userId": "u", "event": "x", "properties": {"products": [{"quantity": 1e40}]}})"),
+      journey::common::v1::EVENT_TYPE_TRACK, &e);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->field, "properties.products[0].quantity");
   err = SegmentToEvent(json::parse(R"({"userId": "u"})"), journey::common::v1::EVENT_TYPE_UNSPECIFIED, &e);
   ASSERT_TRUE(err);
   EXPECT_EQ(err->field, "type");

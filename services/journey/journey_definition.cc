@@ -1,5 +1,6 @@
 #include "services/journey/journey_definition.h"
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/number/whole_number.h"
 
 namespace journey::journey_state {
 namespace {
@@ -39,6 +41,20 @@ class YamlReader {
                                       "'"));
       return false;
     }
+    return true;
+  }
+  // A count or duration in whole units: `scale` turns days or hours into seconds, and the
+  // result is rounded to a whole second, so 1.5 days is fine but 1e300 is an error, not UB.
+  template <typename Int>
+  bool Whole(const YAML::Node& node, const std::string& field, double scale, Int* out) {
+    double n = 0;
+    if (!Number(node, field, &n)) return false;
+    const std::optional<Int> whole = journey::number::WholeNumber<Int>(std::round(n * scale));
+    if (!whole) {
+      Error(node, field, absl::StrCat("is out of range: '", node.Scalar(), "'"));
+      return false;
+    }
+    *out = *whole;
     return true;
   }
   void UnknownKeys(const YAML::Node& map, const std::string& where, std::set<std::string> allowed) {
@@ -79,12 +95,13 @@ absl::StatusOr<DefinitionProto> ParseDefinitionYaml(const std::string& text, con
                 {"id", "version", "stages", "entry_stage", "touchpoint_cap", "repeat_purchase", "rules", "timers"});
   std::string s;
   if (root["id"] && r.String(root["id"], "id", &s)) def.set_id(s);
-  double n = 0;
+  int64_t whole = 0;
+  int32_t whole32 = 0;
   def.set_version(1);  // a file without a version is version 1
-  if (root["version"] && r.Number(root["version"], "version", &n)) def.set_version(static_cast<int64_t>(n));
+  if (root["version"] && r.Whole(root["version"], "version", 1, &whole)) def.set_version(whole);
   if (root["entry_stage"] && r.String(root["entry_stage"], "entry_stage", &s)) def.set_entry_stage(s);
-  if (root["touchpoint_cap"] && r.Number(root["touchpoint_cap"], "touchpoint_cap", &n)) {
-    def.set_touchpoint_cap(static_cast<int32_t>(n));
+  if (root["touchpoint_cap"] && r.Whole(root["touchpoint_cap"], "touchpoint_cap", 1, &whole32)) {
+    def.set_touchpoint_cap(whole32);
   }
   const YAML::Node stages = root["stages"];
   if (!stages) {
@@ -110,11 +127,11 @@ absl::StatusOr<DefinitionProto> ParseDefinitionYaml(const std::string& text, con
     } else {
       r.UnknownKeys(rp, "repeat_purchase.", {"event", "within_days", "within_s", "stage"});
       if (rp["event"] && r.String(rp["event"], "repeat_purchase.event", &s)) def.set_repeat_purchase_event(s);
-      if (rp["within_days"] && r.Number(rp["within_days"], "repeat_purchase.within_days", &n)) {
-        def.set_repeat_purchase_window_s(static_cast<int64_t>(n * 86400));
+      if (rp["within_days"] && r.Whole(rp["within_days"], "repeat_purchase.within_days", 86400, &whole)) {
+        def.set_repeat_purchase_window_s(whole);
       }
-      if (rp["within_s"] && r.Number(rp["within_s"], "repeat_purchase.within_s", &n)) {
-        def.set_repeat_purchase_window_s(static_cast<int64_t>(n));
+      if (rp["within_s"] && r.Whole(rp["within_s"], "repeat_purchase.within_s", 1, &whole)) {
+        def.set_repeat_purchase_window_s(whole);
       }
       if (rp["stage"] && r.String(rp["stage"], "repeat_purchase.stage", &s)) {
         def.set_repeat_purchase_stage(s);
@@ -193,10 +210,10 @@ absl::StatusOr<DefinitionProto> ParseDefinitionYaml(const std::string& text, con
         } else if (!t["stage"]) {
           r.Error(t, where + ".stage", "missing");
         }
-        if (t["after_hours"] && r.Number(t["after_hours"], where + ".after_hours", &n)) {
-          out->set_after_s(static_cast<int64_t>(n * 3600));
+        if (t["after_hours"] && r.Whole(t["after_hours"], where + ".after_hours", 3600, &whole)) {
+          out->set_after_s(whole);
         }
-        if (t["after_s"] && r.Number(t["after_s"], where + ".after_s", &n)) out->set_after_s(static_cast<int64_t>(n));
+        if (t["after_s"] && r.Whole(t["after_s"], where + ".after_s", 1, &whole)) out->set_after_s(whole);
         if (!t["after_hours"] && !t["after_s"]) r.Error(t, where + ".after_hours", "missing");
         else if (out->after_s() <= 0) r.Error(t, where + ".after_hours", "must be positive");
         if (t["reason"] && r.String(t["reason"], where + ".reason", &s)) out->set_reason(s);

@@ -71,6 +71,18 @@ TEST(JourneyDefinitionTest, TimerAndRepeatPurchaseAreChecked) {
   EXPECT_NE(err.find("test.yaml:8: timers[0].after_hours: must be positive"), std::string::npos) << err;
 }
 
+TEST(JourneyDefinitionTest, NumbersOutOfRangeAreErrorsNotWraparound) {
+  const std::string err = ErrorOf(
+      "id: shop\nversion: 1e30\nstages: [A, B]\ntouchpoint_cap: 3000000000\nrepeat_purchase:\n"
+      "  event: Order Completed\n  within_days: 1e300\n  stage: B\n");
+  EXPECT_NE(err.find("test.yaml:2: version: is out of range: '1e30'"), std::string::npos) << err;
+  EXPECT_NE(err.find("test.yaml:4: touchpoint_cap: is out of range"), std::string::npos) << err;
+  EXPECT_NE(err.find("test.yaml:7: repeat_purchase.within_days: is out of range"), std::string::npos) << err;
+  auto def = ParseDefinitionYaml("id: shop\nstages: [A, B]\ntimers:\n  - stage: B\n    after_hours: 0.5\n", "t.yaml");
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_EQ(def->timers(0).after_s(), 1800) << "fractions of a unit that make whole seconds are fine";
+}
+
 TEST(JourneyDefinitionTest, SyntaxErrorNamesTheLine) {
   const std::string err = ErrorOf("id: shop\nstages: [A, B\nrules: x\n");
   EXPECT_NE(err.find("test.yaml:"), std::string::npos) << err;
