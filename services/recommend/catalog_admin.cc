@@ -156,6 +156,19 @@ absl::StatusOr<v1::ApplyOffersResponse> CatalogAdmin::ApplyOrValidate(const v1::
     }
     incoming.insert(incoming.end(), parsed->begin(), parsed->end());
   }
+  // An id twice in one request is a mistake in the file, not an update of itself.
+  std::map<std::string, size_t> first_at;
+  for (size_t i = 0; i < incoming.size(); ++i) {
+    if (first_at.emplace(incoming[i].id(), i).second) continue;
+    const int from_offers = request.offers_size();
+    const std::string where = static_cast<int>(i) < from_offers ? absl::StrCat("offers[", i, "]")
+                                                                : absl::StrCat("yaml: offers[", i - from_offers, "]");
+    v1::ApplyOffersResponse out;
+    out.set_valid(false);
+    out.add_errors(absl::StrCat(where, " (id \"", incoming[i].id(), "\").id: duplicate offer id in the request"));
+    out.set_version(offers_->Get()->version());
+    return out;
+  }
   const bool replace_all = request.replace_all();
   return Commit(
       [&incoming, replace_all](const std::vector<v1::Offer>& base) -> absl::StatusOr<std::vector<v1::Offer>> {
