@@ -152,6 +152,10 @@ std::string RecommendProducts(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":rec:products");
 }
 
+std::string RecommendProductsVersion(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:products:version");
+}
+
 std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
 
 std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }

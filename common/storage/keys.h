@@ -121,6 +121,8 @@ std::string RecommendOfferSegmentStats(absl::string_view workspace);
 std::string RecommendOfferCatalog(absl::string_view workspace);
 // Products upserted through the admin RPC: hash product_id -> ProductInfo.
 std::string RecommendProducts(absl::string_view workspace);
+// Counter bumped after every upsert of that hash: replicas reload the products when it moves.
+std::string RecommendProductsVersion(absl::string_view workspace);
 
 // --- Auth ---
 // API keys of every workspace, in one place on purpose: a replica must recognise a key of

@@ -236,8 +236,13 @@ absl::StatusOr<v1::UpsertProductsResponse> CatalogAdmin::UpsertProducts(const v1
       hset.push_back(p.product_id());
       hset.push_back(p.SerializeAsString());
     }
-    auto stored = redis_->Command(std::move(hset));
+    // The version moves after the products are stored: a replica that sees it move reads
+    // them. A failure between the two leaves the call failed, and its retry bumps it.
+    auto stored = redis_->Pipeline({std::move(hset), {"INCR", keys::RecommendProductsVersion(workspace_)}});
     if (!stored.ok()) return absl::UnavailableError(absl::StrCat("storing products: ", stored.status().message()));
+    for (const auto& r : *stored) {
+      if (r.is_error()) return absl::UnavailableError(absl::StrCat("storing products: ", r.str));
+    }
   }
   v1::UpsertProductsResponse out;
   out.set_upserted(static_cast<int64_t>(products.size()));
@@ -246,6 +251,40 @@ absl::StatusOr<v1::UpsertProductsResponse> CatalogAdmin::UpsertProducts(const v1
 
 absl::Status CatalogAdmin::SyncFromRedis() {
   if (redis_ == nullptr) return absl::OkStatus();
+  absl::Status offers = SyncOffersFromRedis();
+  absl::Status products = SyncProductsFromRedis();
+  return offers.ok() ? products : offers;
+}
+
+absl::Status CatalogAdmin::SyncProductsFromRedis() {
+  auto version = redis_->Command({"GET", keys::RecommendProductsVersion(workspace_)});
+  if (!version.ok()) return version.status();
+  if (version->is_nil() || version->str == products_version_) return absl::OkStatus();
+  // Reads the whole hash page by page (upserts are admin calls, rare next to requests; a
+  // replica reloads at most once per sync period however many upserts came in between).
+  std::string cursor = "0";
+  size_t loaded = 0;
+  do {
+    auto page = redis_->Command({"HSCAN", keys::RecommendProducts(workspace_), cursor, "COUNT", "1000"});
+    if (!page.ok()) return page.status();
+    if (!page->is_array() || page->elements.size() != 2) return absl::InternalError("HSCAN: unexpected reply");
+    cursor = page->elements[0].str;
+    std::vector<v1::ProductInfo> products;
+    const auto& fields = page->elements[1].elements;
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      v1::ProductInfo p;
+      if (p.ParseFromString(fields[i + 1].str)) products.push_back(std::move(p));
+    }
+    if (products.empty()) continue;
+    if (auto st = products_->Upsert(products); !st.ok()) return st;
+    loaded += products.size();
+  } while (cursor != "0");
+  products_version_ = version->str;
+  log::Info("products reloaded", {{"version", products_version_}, {"products", std::to_string(loaded)}});
+  return absl::OkStatus();
+}
+
+absl::Status CatalogAdmin::SyncOffersFromRedis() {
   auto version = redis_->Command({"HGET", keys::RecommendOfferCatalog(workspace_), "version"});
   if (!version.ok()) return version.status();
   int64_t v = 0;

@@ -36,7 +36,8 @@ class CatalogAdmin {
   absl::StatusOr<v1::DeleteOfferResponse> DeleteOffer(const v1::DeleteOfferRequest& request);
   absl::StatusOr<v1::UpsertProductsResponse> UpsertProducts(const v1::UpsertProductsRequest& request);
 
-  // Background: adopts a newer catalog another replica applied. OK when nothing changed.
+  // Background: adopts a newer offer catalog another replica applied, and the products any
+  // replica upserted (all of them at start). OK when nothing changed.
   absl::Status SyncFromRedis();
 
  private:
@@ -52,7 +53,11 @@ class CatalogAdmin {
   storage::RedisClient* redis_;
   OfferCatalogStore* offers_;
   ProductCatalog* products_;
+  absl::Status SyncOffersFromRedis();
+  absl::Status SyncProductsFromRedis();
+
   std::mutex apply_mu_;  // one apply at a time per replica
+  std::string products_version_;  // the version last loaded; only the sync task touches it
 };
 
 }  // namespace journey::recommend
