@@ -15,6 +15,7 @@
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
+#include "tests/testing/suite_setup.h"
 
 namespace journey::recommend {
 namespace {
@@ -30,13 +31,15 @@ offers:
 
 class CatalogAdminServiceTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  inline static journey::testing::SuiteSetup suite_;
+  static void StartSuite() {
     redis_ = new testing::RedisServer();
     ASSERT_TRUE(redis_->Start().ok());
     a_ = new testing::ServiceProcess("recommend", redis_->url());
     b_ = new testing::ServiceProcess("recommend", redis_->url());
     ASSERT_TRUE(a_->Start().ok()) << a_->LogTail();
     ASSERT_TRUE(b_->Start().ok()) << b_->LogTail();
+    suite_.Done();
   }
   static void TearDownTestSuite() {
     EXPECT_EQ(a_->Stop(), 0) << a_->LogTail();
@@ -47,6 +50,7 @@ class CatalogAdminServiceTest : public ::testing::Test {
   }
 
   void SetUp() override {
+    ASSERT_TRUE(suite_.Ensure(StartSuite)) << "the suite's set-up failed (see the failures above)";
     // Every test starts from kCatalog on both replicas.
     v1::ApplyOffersRequest req;
     req.set_yaml(kCatalog);

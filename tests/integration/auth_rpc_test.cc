@@ -32,6 +32,7 @@
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
+#include "tests/testing/suite_setup.h"
 
 namespace journey {
 namespace {
@@ -97,7 +98,8 @@ std::string ServiceOf(absl::string_view full_method) {
 
 class AuthTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  inline static journey::testing::SuiteSetup suite_;
+  static void StartSuite() {
     redis_ = new RedisServer();
     ASSERT_TRUE(redis_->Start().ok());
     for (const char* name : kServices) {
@@ -107,7 +109,7 @@ class AuthTest : public ::testing::Test {
       auto* p = new ServiceProcess(name, redis_->url(), flags);
       p->set_bootstrap_admin_key(kAdminKey);
       auto st = p->Start();
-      ASSERT_TRUE(st.ok()) << st;
+      ASSERT_TRUE(st.ok()) << name << ": " << st << "\n" << p->LogTail();
       (*services_)[name] = p;
     }
     // One key per scope, and keys of another workspace, written straight to the store.
@@ -129,9 +131,13 @@ class AuthTest : public ::testing::Test {
             auto r = CallRaw((*services_)[name]->channel(), "journey.auth.v1.ApiKeys/ListKeys", probe_key);
             return r.status.ok();
           },
-          absl::Seconds(5)))
-          << name;
+          absl::Seconds(15)))
+          << name << " never admitted a key written to the store\n" << (*services_)[name]->LogTail();
     }
+    suite_.Done();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(suite_.Ensure(StartSuite)) << "the suite's set-up failed (see the failures above)";
   }
   static void TearDownTestSuite() {
     for (auto& [name, p] : *services_) {

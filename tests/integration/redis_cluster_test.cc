@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_cluster.h"
+#include "tests/testing/suite_setup.h"
 
 namespace journey::storage {
 namespace {
@@ -24,10 +25,15 @@ using journey::testing::RedisCluster;
 
 class RedisClusterTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  inline static journey::testing::SuiteSetup suite_;
+  static void StartSuite() {
     cluster_ = new RedisCluster(3);
     auto started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started;
+    suite_.Done();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(suite_.Ensure(StartSuite)) << "the suite's set-up failed (see the failures above)";
   }
   static void TearDownTestSuite() {
     delete cluster_;

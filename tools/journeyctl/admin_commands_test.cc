@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
+#include "tests/testing/suite_setup.h"
 
 namespace journey::cli {
 namespace {
@@ -23,7 +24,8 @@ struct CliRun {
 
 class JourneyctlAdminTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
+  inline static journey::testing::SuiteSetup suite_;
+  static void StartSuite() {
     redis_ = new testing::RedisServer();
     ASSERT_TRUE(redis_->Start().ok());
     recommend_ = new testing::ServiceProcess("recommend", redis_->url());
@@ -32,6 +34,10 @@ class JourneyctlAdminTest : public ::testing::Test {
     ASSERT_TRUE(journey_->Start().ok()) << journey_->LogTail();
     char tmpl[] = "/tmp/journeyctl-admin-XXXXXX";
     dir_ = new std::string(mkdtemp(tmpl));
+    suite_.Done();
+  }
+  void SetUp() override {
+    ASSERT_TRUE(suite_.Ensure(StartSuite)) << "the suite's set-up failed (see the failures above)";
   }
   static void TearDownTestSuite() {
     delete recommend_;
