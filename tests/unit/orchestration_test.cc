@@ -2,6 +2,9 @@
 // in the customer's zone, the webhook signature.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "absl/strings/match.h"
 #include "absl/time/civil_time.h"
 #include "common/orchestration/quiet_hours.h"
@@ -77,6 +80,17 @@ TEST(TriggerConfigTest, HoldoutFromExperimentsOrDefault) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->share_bp, 500u);
   EXPECT_EQ(none->salt, "holdout");
+  char tmpl[] = "/tmp/experiments-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/ab.yaml") << "holdout: {share: 0.1, salt: h2}\nexperiments: []\n";
+  auto set = LoadHoldout(dir);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->share_bp, 1000u);
+  EXPECT_EQ(set->salt, "h2");
+  std::ofstream(dir + "/ab.yaml") << "holdout: {share: 5}\n";
+  auto bad = LoadHoldout(dir);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "ab.yaml:1: holdout.share: must be a fraction")) << bad.status();
 }
 
 TEST(QuietHoursTest, WrapsOverMidnightInTheCustomersZone) {
