@@ -322,6 +322,15 @@ absl::StatusOr<experiment::HoldoutConfig> LoadHoldout(const std::string& experim
   return holdout;
 }
 
+absl::StatusOr<TriggerConfig> LoadTriggers(const std::string& triggers_dir, const std::string& experiments_dir) {
+  auto config = LoadTriggerDir(triggers_dir);
+  if (!config.ok()) return config.status();
+  auto holdout = LoadHoldout(experiments_dir);
+  if (!holdout.ok()) return holdout.status();
+  config->holdout = *holdout;
+  return config;
+}
+
 std::vector<std::string> CheckStages(const TriggerConfig& config, const std::vector<std::string>& stages) {
   std::vector<std::string> errors;
   auto known = [&](const std::string& s) { return s.empty() || std::find(stages.begin(), stages.end(), s) != stages.end(); };

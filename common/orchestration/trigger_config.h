@@ -75,6 +75,9 @@ absl::StatusOr<TriggerConfig> LoadTriggerDir(const std::string& dir);
 // file the experiments use); the defaults when no file sets one.
 absl::StatusOr<experiment::HoldoutConfig> LoadHoldout(const std::string& experiments_dir);
 
+// Both of the above: the triggers of `triggers_dir` with the holdout of `experiments_dir`.
+absl::StatusOr<TriggerConfig> LoadTriggers(const std::string& triggers_dir, const std::string& experiments_dir);
+
 // Errors for trigger stages the journey definition does not have.
 std::vector<std::string> CheckStages(const TriggerConfig& config, const std::vector<std::string>& stages);
 

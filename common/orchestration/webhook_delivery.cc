@@ -38,15 +38,24 @@ bool Permanent(long status) { return status >= 400 && status < 500 && status != 
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<WebhookDelivery>> WebhookDelivery::Create(storage::RedisClient* redis,
-                                                                         const Clock* clock, WebhookOptions options,
-                                                                         prometheus::Registry* metrics) {
+absl::Status WebhookDelivery::Validate(const WebhookOptions& options) {
   if (options.url.empty()) return absl::InvalidArgumentError("--action_webhook_url: empty");
   if (options.url.rfind("http://", 0) != 0 && options.url.rfind("https://", 0) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("--action_webhook_url: '", options.url, "' is not an http(s) URL"));
   }
   if (options.secret.empty()) return absl::InvalidArgumentError("--action_webhook_secret_file: empty secret");
-  if (options.max_attempts < 1) return absl::InvalidArgumentError("webhook max_attempts: must be at least 1");
+  if (options.max_attempts < 1) return absl::InvalidArgumentError("--action_webhook_max_attempts: must be at least 1");
+  if (options.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("--action_webhook_timeout_ms: must be positive");
+  if (options.initial_backoff <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--action_webhook_backoff_ms: must be positive");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<WebhookDelivery>> WebhookDelivery::Create(storage::RedisClient* redis,
+                                                                         const Clock* clock, WebhookOptions options,
+                                                                         prometheus::Registry* metrics) {
+  if (absl::Status valid = Validate(options); !valid.ok()) return valid;
   return std::unique_ptr<WebhookDelivery>(new WebhookDelivery(redis, clock, std::move(options), metrics));
 }
 
@@ -84,6 +93,7 @@ void WebhookDelivery::Stop() {
 }
 
 absl::Status WebhookDelivery::Fetch() {
+  if (queue_.size() >= options_.max_in_flight) return absl::OkStatus();
   std::vector<RedisCommand> cmds;
   if (own_cursor_.empty()) own_cursor_.assign(options_.partitions, "0");
   const bool create = !groups_created_;

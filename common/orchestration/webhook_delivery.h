@@ -46,6 +46,9 @@ struct WebhookOptions {
   // Longer than max_backoff, so entries this sender is backing off are not taken from it.
   absl::Duration reclaim_idle = absl::Seconds(120);
   int batch = 64;  // entries read per partition and pass
+  // Entries held in memory (delivering or backing off); while full, nothing more is read, so
+  // a receiver that is down for long leaves the backlog in the stream, not in memory.
+  size_t max_in_flight = 4096;
   absl::Duration tick = absl::Milliseconds(100);
 };
 
@@ -54,6 +57,8 @@ class WebhookDelivery final : public server::BackgroundWorker {
   static absl::StatusOr<std::unique_ptr<WebhookDelivery>> Create(storage::RedisClient* redis, const Clock* clock,
                                                                  WebhookOptions options,
                                                                  prometheus::Registry* metrics = nullptr);
+  // The options' errors (url, secret, attempts), naming the flag; Create checks them too.
+  static absl::Status Validate(const WebhookOptions& options);
   ~WebhookDelivery() override { Stop(); }
 
   void Start() override;

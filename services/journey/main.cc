@@ -82,12 +82,7 @@ int main(int argc, char** argv) {
   if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
   std::string experiments_dir = absl::GetFlag(FLAGS_experiments_dir);
   if (experiments_dir.empty()) experiments_dir = cfg.config_dir + "/experiments";
-  auto triggers = orchestration::LoadTriggerDir(triggers_dir);
-  if (triggers.ok()) {
-    auto holdout = orchestration::LoadHoldout(experiments_dir);
-    if (!holdout.ok()) triggers = holdout.status();
-    else triggers->holdout = *holdout;
-  }
+  auto triggers = orchestration::LoadTriggers(triggers_dir, experiments_dir);
   if (triggers.ok()) {
     const auto& stages = (*compiled)->proto().stages();
     std::vector<std::string> errors = orchestration::CheckStages(*triggers, {stages.begin(), stages.end()});
@@ -112,6 +107,10 @@ int main(int argc, char** argv) {
     webhook_options->max_attempts = absl::GetFlag(FLAGS_action_webhook_max_attempts);
     webhook_options->timeout = absl::Milliseconds(absl::GetFlag(FLAGS_action_webhook_timeout_ms));
     webhook_options->initial_backoff = absl::Milliseconds(absl::GetFlag(FLAGS_action_webhook_backoff_ms));
+    if (absl::Status valid = orchestration::WebhookDelivery::Validate(*webhook_options); !valid.ok()) {
+      std::fprintf(stderr, "configuration error: %s\n", std::string(valid.message()).c_str());
+      return server::kExitConfig;
+    }
   }
   if (auto up = (*runtime)->WaitForRedis(); !up.ok()) {
     log::Error("dependency unreachable", {{"error", std::string(up.message())}});
@@ -133,7 +132,12 @@ int main(int argc, char** argv) {
   const size_t trigger_count = triggers->triggers.size();
   orchestration::ActionOutbox outbox(redis, clock, std::move(*triggers), {}, (*runtime)->metrics());
   journey_state::ActionTriggers action_triggers(&outbox);
-  if (trigger_count > 0) applier.SetActionTriggers(&action_triggers);
+  // The outbox script touches the customer's keys and the partition's action stream, which
+  // are in different slots: Redis Cluster refuses it, so triggers stay off there.
+  if (trigger_count > 0 && applier_options.fenced_writes) applier.SetActionTriggers(&action_triggers);
+  if (trigger_count > 0 && !applier_options.fenced_writes) {
+    log::Warn("triggered actions are off on Redis Cluster (they need a single Redis)", {{"dir", triggers_dir}});
+  }
   std::unique_ptr<orchestration::WebhookDelivery> webhook;
   if (webhook_options.has_value()) {
     auto created = orchestration::WebhookDelivery::Create(redis, clock, *webhook_options, (*runtime)->metrics());
