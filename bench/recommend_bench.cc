@@ -46,6 +46,8 @@ ABSL_FLAG(int, offers, 1000, "offers in the catalog");
 ABSL_FLAG(int, products, 100000, "products in the catalog");
 ABSL_FLAG(int, users, 20000, "customers with snapshots in Redis");
 ABSL_FLAG(std::string, redis_url, "", "Redis to use; empty = start a private redis-server");
+ABSL_FLAG(bool, promotion_gate, false,
+          "apply the orchestration rules to promotional offers (global cap 3/day, cool-downs), as main.cc does");
 
 namespace {
 
@@ -260,6 +262,8 @@ int main(int argc, char** argv) {
   Feedback feedback(FeedbackOptions{}, redis->get(), &stats, RealClock::Get());
   RecommendLogic logic(RecommendOptions{}, redis->get(), &store, &products, &model, &stats, RealClock::Get());
   logic.SetServedListener([&](const ServedRecommendation& s) { feedback.OnServed(s); });
+  PromotionGate promotion_gate(redis->get(), RealClock::Get(), orchestration::OrchestrationRules{}, "default");
+  if (absl::GetFlag(FLAGS_promotion_gate)) logic.SetPromotionGate(&promotion_gate);
   StreamLearner learner(redis->get(), &model, StreamLearnerOptions{}, RealClock::Get());
   learner.SetAliasCache(logic.aliases());
   CatalogAdmin admin("default", redis->get(), &store, &products);
@@ -345,8 +349,10 @@ int main(int argc, char** argv) {
                                       });
   });
 
-  std::printf("{\n  \"rate\": %.0f, \"seconds\": %.1f, \"offers\": %d, \"products\": %d, \"users\": %d, \"cores\": %u,\n",
-              rate, seconds, absl::GetFlag(FLAGS_offers), n_products, n_users, std::thread::hardware_concurrency());
+  std::printf("{\n  \"rate\": %.0f, \"seconds\": %.1f, \"offers\": %d, \"products\": %d, \"users\": %d, \"cores\": %u,\n"
+              "  \"promotion_gate\": %s,\n",
+              rate, seconds, absl::GetFlag(FLAGS_offers), n_products, n_users, std::thread::hardware_concurrency(),
+              absl::GetFlag(FLAGS_promotion_gate) ? "true" : "false");
   Report("empty_grpc", empty, false);
   Report("get_recommendations", recommend, true);
   std::printf("}\n");

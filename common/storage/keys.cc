@@ -156,6 +156,36 @@ std::string RecommendProductsVersion(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":rec:products:version");
 }
 
+std::string OrchestrationCapDay(absl::string_view workspace, absl::string_view user_id, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":orch:cap:", UserTag(user_id), ":", day);
+}
+
+std::string OrchestrationCooldown(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":orch:cool:", UserTag(user_id));
+}
+
+std::string TriggerEntries(absl::string_view workspace, absl::string_view user_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":orch:entries:", UserTag(user_id));
+}
+
+std::string ActionDecided(absl::string_view workspace, absl::string_view user_id, absl::string_view key) {
+  return absl::StrCat(kPrefix, ":", workspace, ":orch:decided:", UserTag(user_id), ":", key);
+}
+
+std::string ActionStream(uint32_t partition) { return absl::StrCat(kPrefix, ":actions:{p", partition, "}"); }
+
+std::string ActionsDeferred(uint32_t partition) {
+  return absl::StrCat(kPrefix, ":actions:deferred:{p", partition, "}");
+}
+
+std::string ActionDeadLetters(uint32_t partition) {
+  return absl::StrCat(kPrefix, ":actions:dead:{p", partition, "}");
+}
+
+std::string ActionCounts(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":orch:counts");
+}
+
 std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
 
 std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }

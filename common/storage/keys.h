@@ -124,6 +124,28 @@ std::string RecommendProducts(absl::string_view workspace);
 // Counter bumped after every upsert of that hash: replicas reload the products when it moves.
 std::string RecommendProductsVersion(absl::string_view workspace);
 
+// --- Orchestration and triggered actions (common/orchestration) ---
+// Promotional offers shown or sent to one customer on `day` ("YYYYMMDD", UTC), across all
+// offers and all services (recommend's promotional offers and triggered actions): the global
+// frequency cap. A counter, expiring after two days.
+std::string OrchestrationCapDay(absl::string_view workspace, absl::string_view user_id, absl::string_view day);
+// Cool-downs of one customer: hash kind ("conversion", "dismissal") -> until, in ms.
+std::string OrchestrationCooldown(absl::string_view workspace, absl::string_view user_id);
+// Re-entry rule of triggered flows: hash trigger_id -> when it last fired for the customer, ms.
+std::string TriggerEntries(absl::string_view workspace, absl::string_view user_id);
+// Marker of a decided action (the idempotency key), so a redelivered cause decides once.
+std::string ActionDecided(absl::string_view workspace, absl::string_view user_id, absl::string_view key);
+// Actions fired for the users of stream partition p (stream, field "a" = Action); shared by
+// all workspaces like the event streams, consumed by downstream senders (groups).
+std::string ActionStream(uint32_t partition);
+// Actions deferred by quiet hours (sorted set: member = Action, score = release time, ms).
+std::string ActionsDeferred(uint32_t partition);
+// Actions the webhook gave up on after its retry limit (list of Action, newest last).
+std::string ActionDeadLetters(uint32_t partition);
+// How triggered actions ended, per workspace: hash "<outcome>|<reason>|<trigger>" -> count
+// (outcome: sent, deferred, released, suppressed, duplicate; delivered, dead_letter).
+std::string ActionCounts(absl::string_view workspace);
+
 // --- Auth ---
 // API keys of every workspace, in one place on purpose: a replica must recognise a key of
 // another workspace to refuse it with PERMISSION_DENIED. Both keys share the {auth} tag, so

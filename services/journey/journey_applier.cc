@@ -211,6 +211,8 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
   // 2. Apply in memory, in stream order.
   AggregateDelta delta;
   std::vector<RedisCommand> transitions;
+  std::vector<orchestration::ActionCandidate> actions;
+  std::vector<RedisCommand> cooldowns;
   for (const auto& entry : entries) {
     const EventEnvelope& env = entry.envelope;
     const std::string& uid = UserOf(env);
@@ -264,9 +266,19 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
           delta.Add(ws, def.id(), outcome);
         }
         AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome, &transitions);
+        if (triggers_ != nullptr) {
+          triggers_->Collect(ws, uid, partition, &env.event(), outcome, *u.snap, u.persona, &actions);
+          triggers_->CooldownWrites(ws, uid, env.event(), &cooldowns);
+        }
         break;
       }
     }
+  }
+
+  // Actions first: if the batch write below fails or the process dies before it, the batch
+  // is applied again and its actions come back as duplicates of the ones decided here.
+  if (triggers_ != nullptr) {
+    if (absl::Status emitted = triggers_->Emit(std::move(actions)); !emitted.ok()) return emitted;
   }
 
   // 3. One atomic write: snapshots, timers, aggregates, transitions, the watermark. Users of
@@ -311,6 +323,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
   }
   for (auto& cmd : delta.Commands()) writes.push_back(std::move(cmd));
   for (auto& cmd : transitions) writes.push_back(std::move(cmd));
+  for (auto& cmd : cooldowns) writes.push_back(std::move(cmd));
   if (writes.empty()) return absl::OkStatus();
   if (!options_.fenced_writes) {
     writes.insert(writes.begin(), RedisCommand{"MULTI"});
@@ -347,6 +360,10 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
   const CompiledDefinition& def = machine->definition();
   const std::string timers = keys::JourneyTimers(partition);
   const std::string generation_key = keys::JourneyPartitionGeneration(partition);
+  // Deferred actions are timers too: those whose quiet hours ended go to the action stream.
+  if (triggers_ != nullptr) {
+    if (auto released = triggers_->ReleaseDeferred(partition, now); !released.ok()) return released.status();
+  }
   auto due = redis_->Command({"ZRANGEBYSCORE", timers, "-inf", std::to_string(absl::ToUnixMillis(now)), "WITHSCORES",
                               "LIMIT", "0", std::to_string(limit)});
   if (!due.ok()) return due.status();
@@ -375,6 +392,7 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
   std::vector<RedisCommand> calls;
   std::vector<RedisCommand> cluster_writes;
   std::vector<bool> fires;
+  std::vector<orchestration::ActionCandidate> actions;
   for (size_t i = 0; i < items.size(); ++i) {
     Due& d = items[i];
     RedisReply& r = (*read)[i];
@@ -394,6 +412,9 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
         delta.Add(d.user.ws, def.id(), outcome, SegmentsOf(&d.user));
         for (auto& cmd : delta.Commands()) effects.push_back(std::move(cmd));
         AddTransitions(keys::JourneyTransitions(d.user.ws), options_.transitions_maxlen, d.user.uid, outcome, &effects);
+        if (triggers_ != nullptr) {
+          triggers_->Collect(d.user.ws, d.user.uid, partition, nullptr, outcome, snap, d.user.persona, &actions);
+        }
       }
       if (auto next = machine->TimerDue(snap); next.has_value() && !outcome.applied) {
         effects.push_back({"ZADD", timers, std::to_string(absl::ToUnixMillis(*next)), d.member});
@@ -408,6 +429,10 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
     RedisCommand call = {"2", timers, generation_key, d.member, d.score};
     AppendCommands(&effects, &call);
     calls.push_back(std::move(call));
+  }
+  // As for batches: decided before the timers are claimed, so a crash re-decides them.
+  if (triggers_ != nullptr) {
+    if (absl::Status emitted = triggers_->Emit(std::move(actions)); !emitted.ok()) return emitted;
   }
   if (!options_.fenced_writes) {
     // Redis Cluster: a script may not touch the user's view (another slot), so the effects run

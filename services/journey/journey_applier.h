@@ -16,6 +16,7 @@
 #include "common/storage/redis_script.h"
 #include "common/stream/partitioned_consumer.h"
 #include "common/time/clock.h"
+#include "services/journey/action_triggers.h"
 #include "services/journey/definition_store.h"
 
 namespace journey::journey_state {
@@ -40,8 +41,14 @@ class JourneyApplier final : public stream::EntryHandler {
 
   // Fires the due inactivity timers of a partition (at most `limit`). Each timer is claimed
   // atomically with its effects (a script checks the timer is still there with the same due
-  // time), so it fires exactly once even if two replicas try. Returns how many fired.
+  // time), so it fires exactly once even if two replicas try. Returns how many fired. Also
+  // releases the partition's triggered actions deferred by quiet hours that are due.
   absl::StatusOr<int> FireDueTimers(uint32_t partition, absl::Time now, int limit = 256);
+
+  // Triggered actions (optional, set before the consumer starts): the transitions, timers
+  // and sentiment scores of each batch fire them, decided before the batch write so a crash
+  // in between re-decides them on redelivery, where the idempotency key makes them duplicates.
+  void SetActionTriggers(const ActionTriggers* triggers) { triggers_ = triggers; }
 
  private:
   std::mutex& PartitionMutex(uint32_t partition) { return partition_mu_[partition % partition_mu_.size()]; }
@@ -50,6 +57,7 @@ class JourneyApplier final : public stream::EntryHandler {
   DefinitionStore* definitions_;
   const Clock* clock_;
   const ApplierOptions options_;
+  const ActionTriggers* triggers_ = nullptr;
   // The consumer thread and the timer scheduler both write a partition's users.
   std::array<std::mutex, 64> partition_mu_;
   const storage::RedisScript batch_script_;

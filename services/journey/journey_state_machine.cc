@@ -109,6 +109,8 @@ StepOutcome JourneyStateMachine::Apply(const Event& e, JourneySnapshot* s) const
 
   if (!s->has_first_seen() || t < ToTime(s->first_seen())) SetTimestamp(t, s->mutable_first_seen());
   if (!had_seen || t > previous_seen) SetTimestamp(t, s->mutable_last_seen());
+  // The customer's zone, for the quiet hours of triggered actions.
+  if (!e.context().timezone().empty()) s->set_time_zone(e.context().timezone());
 
   // Sessions: the sender's session id when there is one, else an inactivity gap.
   if (!e.session_id().empty()) {

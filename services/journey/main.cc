@@ -1,12 +1,21 @@
 // journey-journey: wiring only. Parse flags, build dependencies, serve, drain on SIGTERM.
 #include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/config/service_config.h"
 #include "common/log/log.h"
+#include "common/orchestration/action_outbox.h"
+#include "common/orchestration/trigger_config.h"
+#include "common/orchestration/webhook_delivery.h"
 #include "common/server/service_runtime.h"
 #include "common/stream/partitioned_consumer.h"
 #include "common/time/clock.h"
+#include "services/journey/action_triggers.h"
 #include "services/journey/definition_store.h"
 #include "services/journey/journey_applier.h"
 #include "services/journey/journey_definition.h"
@@ -19,6 +28,29 @@ ABSL_FLAG(std::string, journey_definition, "",
 ABSL_FLAG(int, timer_tick_ms, 1000, "how often due inactivity timers are fired");
 ABSL_FLAG(int, consumer_batch_size, 512, "stream entries read per partition and batch");
 ABSL_FLAG(int, consumer_apply_threads, 2, "partitions' batches applied at once by one replica (below 1: 1)");
+ABSL_FLAG(std::string, triggers_dir, "", "trigger and orchestration files (default: <config_dir>/triggers)");
+ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
+ABSL_FLAG(std::string, action_webhook_url, "", "POST triggered actions to this URL (empty: no webhook)");
+ABSL_FLAG(std::string, action_webhook_secret_file, "", "file holding the HMAC-SHA256 key of the webhook signature");
+ABSL_FLAG(int, action_webhook_max_attempts, 8, "POSTs of one action before it goes to the dead-letter list");
+ABSL_FLAG(int, action_webhook_timeout_ms, 5000, "timeout of one webhook POST");
+ABSL_FLAG(int, action_webhook_backoff_ms, 500, "first retry delay; doubles per attempt up to 60 s");
+
+namespace {
+
+// The webhook secret: the file's content without its trailing newline.
+absl::StatusOr<std::string> ReadSecret(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--action_webhook_secret_file: cannot read '", path, "'"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string secret = buffer.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("--action_webhook_secret_file: '", path, "' is empty"));
+  return secret;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace journey;
@@ -46,6 +78,40 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "configuration error: --timer_tick_ms and --consumer_batch_size must be positive\n");
     return server::kExitConfig;
   }
+  std::string triggers_dir = absl::GetFlag(FLAGS_triggers_dir);
+  if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
+  std::string experiments_dir = absl::GetFlag(FLAGS_experiments_dir);
+  if (experiments_dir.empty()) experiments_dir = cfg.config_dir + "/experiments";
+  auto triggers = orchestration::LoadTriggers(triggers_dir, experiments_dir);
+  if (triggers.ok()) {
+    const auto& stages = (*compiled)->proto().stages();
+    std::vector<std::string> errors = orchestration::CheckStages(*triggers, {stages.begin(), stages.end()});
+    if (!errors.empty()) triggers = absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  }
+  if (!triggers.ok()) {
+    std::fprintf(stderr, "configuration error: --triggers_dir: %s\n", std::string(triggers.status().message()).c_str());
+    return server::kExitConfig;
+  }
+  std::optional<orchestration::WebhookOptions> webhook_options;
+  if (!absl::GetFlag(FLAGS_action_webhook_url).empty()) {
+    auto secret = ReadSecret(absl::GetFlag(FLAGS_action_webhook_secret_file));
+    if (!secret.ok()) {
+      std::fprintf(stderr, "configuration error: %s\n", std::string(secret.status().message()).c_str());
+      return server::kExitConfig;
+    }
+    webhook_options.emplace();
+    webhook_options->url = absl::GetFlag(FLAGS_action_webhook_url);
+    webhook_options->secret = *secret;
+    webhook_options->consumer = cfg.replica_id;
+    webhook_options->partitions = cfg.partitions;
+    webhook_options->max_attempts = absl::GetFlag(FLAGS_action_webhook_max_attempts);
+    webhook_options->timeout = absl::Milliseconds(absl::GetFlag(FLAGS_action_webhook_timeout_ms));
+    webhook_options->initial_backoff = absl::Milliseconds(absl::GetFlag(FLAGS_action_webhook_backoff_ms));
+    if (absl::Status valid = orchestration::WebhookDelivery::Validate(*webhook_options); !valid.ok()) {
+      std::fprintf(stderr, "configuration error: %s\n", std::string(valid.message()).c_str());
+      return server::kExitConfig;
+    }
+  }
   if (auto up = (*runtime)->WaitForRedis(); !up.ok()) {
     log::Error("dependency unreachable", {{"error", std::string(up.message())}});
     return server::kExitDependency;
@@ -63,6 +129,24 @@ int main(int argc, char** argv) {
   // The fence script touches keys of many slots, which Redis Cluster refuses.
   applier_options.fenced_writes = cfg.redis_url.rfind("redis+cluster://", 0) != 0;
   journey_state::JourneyApplier applier(redis, &definitions, clock, applier_options);
+  const size_t trigger_count = triggers->triggers.size();
+  orchestration::ActionOutbox outbox(redis, clock, std::move(*triggers), {}, (*runtime)->metrics());
+  journey_state::ActionTriggers action_triggers(&outbox);
+  // The outbox script touches the customer's keys and the partition's action stream, which
+  // are in different slots: Redis Cluster refuses it, so triggers stay off there.
+  if (trigger_count > 0 && applier_options.fenced_writes) applier.SetActionTriggers(&action_triggers);
+  if (trigger_count > 0 && !applier_options.fenced_writes) {
+    log::Warn("triggered actions are off on Redis Cluster (they need a single Redis)", {{"dir", triggers_dir}});
+  }
+  std::unique_ptr<orchestration::WebhookDelivery> webhook;
+  if (webhook_options.has_value()) {
+    auto created = orchestration::WebhookDelivery::Create(redis, clock, *webhook_options, (*runtime)->metrics());
+    if (!created.ok()) {
+      std::fprintf(stderr, "configuration error: %s\n", std::string(created.status().message()).c_str());
+      return server::kExitConfig;
+    }
+    webhook = std::move(*created);
+  }
   stream::ConsumerOptions consumer_options;
   consumer_options.group = "journey";
   consumer_options.replica_id = cfg.replica_id;
@@ -78,6 +162,9 @@ int main(int argc, char** argv) {
   (*runtime)->AddService(&service, "journey.state.v1.Journey");
   (*runtime)->AddWorker(&consumer);
   (*runtime)->AddWorker(&timers);
+  if (webhook != nullptr) (*runtime)->AddWorker(webhook.get());
+  log::Info("triggers loaded", {{"dir", triggers_dir}, {"triggers", std::to_string(trigger_count)},
+                                {"webhook", webhook != nullptr ? webhook_options->url : "off"}});
   log::Info("journey definition loaded", {{"file", definition_path},
                                           {"id", definitions.Current()->id()},
                                           {"version", std::to_string(definitions.Current()->version())}});

@@ -4,6 +4,8 @@
 #include "absl/flags/flag.h"
 #include "common/config/service_config.h"
 #include "common/log/log.h"
+#include "common/orchestration/action_outbox.h"
+#include "common/orchestration/trigger_config.h"
 #include "common/server/service_runtime.h"
 #include "common/stream/partitioned_consumer.h"
 #include "common/time/clock.h"
@@ -17,7 +19,10 @@
 #include "services/persona/profile_stream_handler.h"
 #include "services/persona/segment_catalog.h"
 #include "services/persona/segment_files.h"
+#include "services/persona/segment_triggers.h"
 
+ABSL_FLAG(std::string, triggers_dir, "", "segment triggers (default: <config_dir>/triggers)");
+ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
 ABSL_FLAG(int, persona_reevaluate_interval_s, 60,
           "Seconds between scheduled RFM recomputations and time-based segment re-evaluations");
 
@@ -49,6 +54,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "configuration error: --config_dir: %s\n", std::string(definitions.status().message()).c_str());
     return server::kExitConfig;
   }
+  std::string triggers_dir = absl::GetFlag(FLAGS_triggers_dir);
+  if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
+  std::string experiments_dir = absl::GetFlag(FLAGS_experiments_dir);
+  if (experiments_dir.empty()) experiments_dir = cfg.config_dir + "/experiments";
+  auto triggers = orchestration::LoadTriggers(triggers_dir, experiments_dir);
+  if (!triggers.ok()) {
+    std::fprintf(stderr, "configuration error: --triggers_dir: %s\n", std::string(triggers.status().message()).c_str());
+    return server::kExitConfig;
+  }
   auto runtime = server::ServiceRuntime::Create(cfg);
   if (!runtime.ok()) {
     std::fprintf(stderr, "configuration error: %s\n", std::string(runtime.status().message()).c_str());
@@ -74,6 +88,16 @@ int main(int argc, char** argv) {
     }
   }
   persona::ProfileStore store(redis);
+  orchestration::ActionOutbox outbox(redis, clock, std::move(*triggers), {}, (*runtime)->metrics());
+  persona::SegmentTriggers segment_triggers(&outbox, cfg.partitions);
+  // Like journey's: the outbox script spans slots, so segment triggers need a single Redis.
+  const bool cluster = cfg.redis_url.rfind("redis+cluster://", 0) == 0;
+  if (segment_triggers.any() && cluster) log::Warn("segment triggers are off on Redis Cluster", {});
+  if (segment_triggers.any() && !cluster) {
+    store.SetPublishedListener([&segment_triggers](const std::vector<const persona::ProfileWrite*>& writes) {
+      return segment_triggers.OnPublished(writes);
+    });
+  }
   persona::ProfileAggregator aggregator;
   persona::MembershipEngine engine(&catalog);
   persona::ProfileStreamHandler handler(&store, &aggregator, &engine, clock);

@@ -167,6 +167,13 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
   for (const auto& r : *published) {
     if (r.is_error()) return absl::UnavailableError(absl::StrCat("change publish: ", r.str));
   }
+  if (published_listener_) {
+    std::vector<const ProfileWrite*> with_changes;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (committed[i] && !writes[i].changes.empty()) with_changes.push_back(&writes[i]);
+    }
+    if (absl::Status heard = published_listener_(with_changes); !heard.ok()) return heard;
+  }
   if (!marks.empty()) {
     auto marked = redis_->Pipeline(marks);
     if (!marked.ok()) return marked.status();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -101,8 +102,15 @@ class ProfileStore {
 
   storage::RedisClient* redis() { return redis_; }
 
+  // Called with the writes whose changes were just appended to the change stream, before
+  // they are marked published; an error leaves them unmarked (republished with the user's
+  // next write, same user_sequence). Segment triggers hang here.
+  using PublishedListener = std::function<absl::Status(const std::vector<const ProfileWrite*>&)>;
+  void SetPublishedListener(PublishedListener listener) { published_listener_ = std::move(listener); }
+
  private:
   storage::RedisClient* redis_;
+  PublishedListener published_listener_;
   StoreOptions options_;
   storage::RedisScript commit_script_;
   storage::RedisScript publish_script_;

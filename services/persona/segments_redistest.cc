@@ -14,6 +14,7 @@
 #include "services/persona/profile_stream_handler.h"
 #include "services/persona/proto_time.h"
 #include "services/persona/segment_files.h"
+#include "services/persona/segment_triggers.h"
 #include "tests/testing/redis_server.h"
 
 namespace journey::persona {
@@ -386,6 +387,42 @@ TEST_F(SegmentsTest, ExportSegmentStreamsEachMemberOnce) {
   EXPECT_EQ(calls, 30);
   EXPECT_EQ(crm_->ExportSegment("nope", {"viewers"}, [](const pb::Profile&) { return true; }).code(),
             absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace journey::persona
+
+namespace journey::persona {
+namespace {
+
+TEST_F(SegmentsTest, SegmentEntryFiresItsTriggerOnce) {
+  auto triggers = orchestration::ParseTriggerYaml(R"(
+triggers:
+  - {id: welcome-viewer, on: segment_entered, segment: viewers, message: "Welcome back", channel: app}
+  - {id: bye-gold, on: segment_exited, segment: gold, message: "Miss you", channel: app}
+)", "t.yaml");
+  ASSERT_TRUE(triggers.ok()) << triggers.status();
+  triggers->holdout.share_bp = 0;
+  orchestration::ActionOutbox outbox(client_.get(), &clock_, *triggers);
+  SegmentTriggers segment_triggers(&outbox, kPartitions);
+  ASSERT_TRUE(segment_triggers.any());
+  store_->SetPublishedListener(
+      [&](const std::vector<const ProfileWrite*>& writes) { return segment_triggers.OnPublished(writes); });
+  Feed({Ev("st-1", "Product Viewed", absl::Minutes(1))});
+  Feed({Ev("st-1", "Product Viewed", absl::Minutes(1))});  // still a viewer: no change, no action
+  const uint32_t p = keys::PartitionOf("st-1", kPartitions);
+  auto r = client_->Command({"XRANGE", keys::ActionStream(p), "-", "+"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->elements.size(), 1u);
+  cpb::Action a;
+  ASSERT_TRUE(a.ParseFromString(r->elements[0].elements[1].elements[1].str));
+  EXPECT_EQ(a.trigger_id(), "welcome-viewer");
+  EXPECT_EQ(a.user_id(), "st-1");
+  EXPECT_EQ(a.cause(), cpb::ACTION_CAUSE_SEGMENT_ENTRY);
+  EXPECT_EQ(a.reason(), "segment viewers entered");
+  auto counts = orchestration::ReadActionCounts(client_.get(), "default");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["sent||welcome-viewer"], 1);
 }
 
 }  // namespace

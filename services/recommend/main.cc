@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "common/config/service_config.h"
 #include "common/log/log.h"
+#include "common/orchestration/trigger_config.h"
 #include "common/server/service_runtime.h"
 #include "common/time/clock.h"
 #include "services/recommend/catalog_admin.h"
@@ -24,6 +25,8 @@ ABSL_FLAG(std::string, products_file, "",
           "product catalog, CSV or JSON (default <config_dir>/products/default.csv when it exists)");
 ABSL_FLAG(int, redis_timeout_ms, 50, "longest wait for a request's Redis read before answering degraded");
 ABSL_FLAG(int, max_per_category, 4, "diversity: at most this many recommended products of one category");
+ABSL_FLAG(std::string, triggers_dir, "",
+          "orchestration rules for promotional offers (default <config_dir>/triggers; none there: no rules)");
 ABSL_FLAG(int64_t, recommend_seed, 0, "seed for exploration (0 = random); fixed only for experiments");
 
 namespace {
@@ -64,6 +67,12 @@ int main(int argc, char** argv) {
     }
   }
   if (absl::GetFlag(FLAGS_redis_timeout_ms) <= 0) return ConfigError("--redis_timeout_ms: must be > 0");
+  std::string triggers_dir = absl::GetFlag(FLAGS_triggers_dir);
+  if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
+  auto orchestration_config = orchestration::LoadTriggerDir(triggers_dir);
+  if (!orchestration_config.ok()) {
+    return ConfigError("--triggers_dir: " + std::string(orchestration_config.status().message()));
+  }
 
   if (auto up = (*runtime)->WaitForRedis(); !up.ok()) {
     log::Error("dependency unreachable", {{"error", std::string(up.message())}});
@@ -86,6 +95,8 @@ int main(int argc, char** argv) {
   options.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_recommend_seed));
   RecommendLogic logic(options, redis, &offer_store, &products, &model, &stats, clock);
   logic.SetServedListener([&feedback](const ServedRecommendation& s) { feedback.OnServed(s); });
+  PromotionGate promotion_gate(redis, clock, orchestration_config->rules, cfg.workspace);
+  logic.SetPromotionGate(&promotion_gate);
 
   StreamLearnerOptions learner_options;
   learner_options.workspace = cfg.workspace;

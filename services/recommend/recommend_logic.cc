@@ -145,6 +145,9 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     for (auto& reason : r.reasons) o->add_reasons(std::move(reason));
     *o->mutable_attributes() = r.offer->offer.attributes();
   }
+  if (promotion_gate_ != nullptr && snap.ok) {
+    promotion_gate_->Apply(uid, request.placement(), snap.journey.time_zone(), &out);
+  }
   RankProducts(request, uid, snap, limit, &out);
 
   if (!out.degraded() && listener_) {

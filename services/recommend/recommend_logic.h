@@ -22,6 +22,7 @@
 #include "services/recommend/offer_ranker.h"
 #include "services/recommend/offer_store.h"
 #include "services/recommend/product_catalog.h"
+#include "services/recommend/promotion_gate.h"
 
 namespace journey::recommend {
 
@@ -68,6 +69,9 @@ class RecommendLogic {
   // Called after every answer that was not degraded (caps, attribution); must not block.
   void SetServedListener(std::function<void(const ServedRecommendation&)> listener) { listener_ = std::move(listener); }
 
+  // Orchestration rules on promotional offers (optional; set before serving).
+  void SetPromotionGate(const PromotionGate* gate) { promotion_gate_ = gate; }
+
   uint64_t degraded_count() const { return degraded_.load(); }
   // Ids known to belong to another customer; the stream learner feeds it MERGEs.
   AliasCache* aliases() { return &aliases_; }
@@ -97,6 +101,7 @@ class RecommendLogic {
   const Clock* clock_;
   OfferRanker ranker_;
   std::function<void(const ServedRecommendation&)> listener_;
+  const PromotionGate* promotion_gate_ = nullptr;
   AliasCache aliases_;
   std::atomic<uint64_t> degraded_{0};
   std::atomic<uint64_t> rng_streams_{0};
