@@ -1,5 +1,6 @@
 #include "services/recommend/experiment_recorder.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -52,6 +53,13 @@ if kind == 'c' and revenue ~= 0 then
 end
 return counted
 )lua";
+
+bool IsTransient(const std::string& error) {
+  for (const char* prefix : {"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "MASTERDOWN", "MOVED", "ASK"}) {
+    if (absl::StartsWith(error, prefix)) return true;
+  }
+  return false;
+}
 
 std::string Millis(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
 
@@ -148,11 +156,26 @@ absl::Status ExperimentRecorder::Flush() {
     }
     return replies.status();
   }
-  for (const auto& r : *replies) {
-    if (r.is_error()) {
-      log::Error("experiment record failed", {{"error", r.str}});
-      break;
+  // A call Redis refused for now (loading after a restart, a failover) is sent again; any
+  // other error is a bug in the call and would fail again: logged and counted as dropped.
+  std::vector<storage::RedisCommand> again;
+  std::string error;
+  for (size_t i = 0; i < replies->size() && i < batch.size(); ++i) {
+    const storage::RedisReply& r = (*replies)[i];
+    if (!r.is_error()) continue;
+    error = r.str;
+    if (IsTransient(r.str)) {
+      again.push_back(std::move(batch[i]));
+    } else {
+      dropped_++;
     }
+  }
+  if (!error.empty()) log::Warn("experiment records refused", {{"error", error}, {"retried", std::to_string(again.size())}});
+  if (!again.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    again.insert(again.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+    queue_ = std::move(again);
+    return absl::UnavailableError(absl::StrCat("experiment records refused, will retry: ", error));
   }
   return absl::OkStatus();
 }
