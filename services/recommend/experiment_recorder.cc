@@ -13,8 +13,9 @@ namespace journey::recommend {
 namespace {
 
 // KEYS[1] = the experiment's members hash, KEYS[2] = its totals hash (one hash tag).
-// Exposure: ARGV = "e", customer, variant, at_ms. The first exposure fixes the customer's
-// variant (HSETNX) and is the only one that counts; every one moves the last exposure.
+// Exposure: ARGV = "e", customer, variant, at_ms, expire_at_ms (0 = never). The first
+// exposure fixes the customer's variant (HSETNX) and is the only one that counts; every one
+// moves the last exposure. An experiment with an end keeps its data until expire_at.
 // Outcome: ARGV = "o", customer, kind ("c" conversion, "k" click), dedupe id, revenue,
 // at_ms, window_ms. Counts only for an exposed customer, between their first exposure and
 // the window after their last; a dedupe id seen before counts nothing; the customer's
@@ -29,6 +30,10 @@ if ARGV[1] == 'e' then
   local last = tonumber(redis.call('HGET', members, 'l:' .. customer) or '0')
   if at > last then redis.call('HSET', members, 'l:' .. customer, ARGV[4]) end
   if first == 1 then redis.call('HINCRBY', totals, variant .. '|exposed', 1) end
+  if ARGV[5] ~= '0' then
+    redis.call('PEXPIREAT', members, ARGV[5])
+    redis.call('PEXPIREAT', totals, ARGV[5])
+  end
   return first
 end
 local exposure = redis.call('HGET', members, 'e:' .. customer)
@@ -63,6 +68,15 @@ bool IsTransient(const std::string& error) {
 
 std::string Millis(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
 
+// Results stay readable this long after an experiment's end and attribution window.
+constexpr absl::Duration kResultsRetention = absl::Hours(24 * 90);
+
+std::string ExpireAtMillis(const ExperimentSet* set, const std::string& experiment_id) {
+  const Experiment* e = set != nullptr ? set->Find(experiment_id) : nullptr;
+  if (e == nullptr || e->end == absl::InfiniteFuture()) return "0";
+  return Millis(e->end + e->attribution_window + kResultsRetention);
+}
+
 }  // namespace
 
 ExperimentRecorder::ExperimentRecorder(ExperimentRecorderOptions options, storage::RedisClient* redis,
@@ -87,6 +101,7 @@ void ExperimentRecorder::Enqueue(storage::RedisCommand command) {
 void ExperimentRecorder::RecordExposures(const std::string& customer_id, const std::vector<ExposureRecord>& exposures,
                                          absl::Time at) {
   if (exposures.empty()) return;
+  std::shared_ptr<const ExperimentSet> set = experiments_->Get();
   std::lock_guard<std::mutex> lock(mu_);
   // Bounded memory: forgetting what was sent only means sending some exposures again, and
   // the script counts each customer once whatever it is sent.
@@ -98,7 +113,7 @@ void ExperimentRecorder::RecordExposures(const std::string& customer_id, const s
     storage::RedisCommand call = storage::RedisScript::Call(2);
     for (std::string arg : {keys::ExperimentMembers(options_.workspace, e.experiment_id),
                             keys::ExperimentTotals(options_.workspace, e.experiment_id), std::string("e"), customer_id,
-                            e.variant, Millis(at)}) {
+                            e.variant, Millis(at), ExpireAtMillis(set.get(), e.experiment_id)}) {
       call.push_back(std::move(arg));
     }
     Enqueue(std::move(call));

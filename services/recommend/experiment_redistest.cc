@@ -217,6 +217,7 @@ TEST_F(ExperimentRedisTest, TheCanonicalIdAfterLoginDecidesTheAssignment) {
 TEST_F(ExperimentRedisTest, SeededSimulationReadsBackExactCountsAndCoversTheTrueUplift) {
   Configure("experiments:\n"
             "  - id: sim\n    primary_metric: conversion\n    attribution_window: 24h\n"
+            "    end: 2027-01-01T00:00:00Z\n"
             "    variants: [{id: control, control: true}, {id: treatment}]\n",
             /*exposure_refresh=*/absl::ZeroDuration());
   std::mt19937_64 rng(20261201);
@@ -286,6 +287,10 @@ TEST_F(ExperimentRedisTest, SeededSimulationReadsBackExactCountsAndCoversTheTrue
   EXPECT_EQ(revenue.metric(), "revenue_per_customer");
   EXPECT_LE(revenue.ci_low(), 1.5);
   EXPECT_GE(revenue.ci_high(), 1.5);
+  // An experiment with an end keeps its records 90 days past the end and window, not forever.
+  auto ttl = redis_->Command({"PTTL", keys::ExperimentTotals("default", "sim")});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0);
 }
 
 TEST_F(ExperimentRedisTest, DuplicateExposuresConversionsAndClicksCountOnce) {
