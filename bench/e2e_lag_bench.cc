@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "bench/bench_flags.h"
 #include "bench/process_cpu.h"
 #include "common/storage/hiredis_client.h"
 #include "journey/ingest/v1/ingest.grpc.pb.h"
@@ -35,15 +36,6 @@ namespace {
 namespace pb = journey::common::v1;
 namespace v1 = journey::ingest::v1;
 namespace sv1 = journey::state::v1;
-
-int Flag(int argc, char** argv, const char* name, int def) {
-  const std::string prefix = absl::StrCat("--", name, "=");
-  for (int i = 1; i < argc; ++i) {
-    int v;
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0 && absl::SimpleAtoi(argv[i] + prefix.size(), &v)) return v;
-  }
-  return def;
-}
 
 // Each customer walks AWARENESS -> CONSIDERATION -> DECISION -> PURCHASE -> LOYALTY (a repeat
 // order), one stage per event, so every event is a transition. A customer's consecutive
@@ -80,12 +72,12 @@ double Quantile(std::vector<double>* v, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int rate = std::max(1, Flag(argc, argv, "rate", 10000));
-  const int seconds = std::max(1, Flag(argc, argv, "seconds", 10));
-  const int batch = std::max(1, Flag(argc, argv, "batch", 10));
-  const int senders = std::max(1, Flag(argc, argv, "senders", 8));
-  const int warmup_s = std::max(0, Flag(argc, argv, "warmup_s", 1));
-  const std::string partitions = std::to_string(Flag(argc, argv, "partitions", 16));
+  const int rate = std::max(1, journey::bench::IntFlag(argc, argv, "rate", 10000));
+  const int seconds = std::max(1, journey::bench::IntFlag(argc, argv, "seconds", 10));
+  const int batch = std::max(1, journey::bench::IntFlag(argc, argv, "batch", 10));
+  const int senders = std::max(1, journey::bench::IntFlag(argc, argv, "senders", 8));
+  const int warmup_s = std::max(0, journey::bench::IntFlag(argc, argv, "warmup_s", 1));
+  const std::string partitions = std::to_string(journey::bench::IntFlag(argc, argv, "partitions", 16));
 
   journey::testing::RedisServer redis;
   if (auto st = redis.Start(); !st.ok()) {

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/bench_flags.h"
 #include "bench/process_cpu.h"
 #include "common/storage/hiredis_client.h"
 #include "journey/ingest/v1/ingest.grpc.pb.h"
@@ -33,15 +34,6 @@ namespace {
 
 namespace pb = journey::common::v1;
 namespace v1 = journey::ingest::v1;
-
-int Flag(int argc, char** argv, const char* name, int def) {
-  const std::string prefix = absl::StrCat("--", name, "=");
-  for (int i = 1; i < argc; ++i) {
-    int v;
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0 && absl::SimpleAtoi(argv[i] + prefix.size(), &v)) return v;
-  }
-  return def;
-}
 
 void FillEvent(int thread, int64_t seq, pb::Event* e) {
   static const char* const kFlow[] = {"Product Viewed", "Product Viewed", "Product Added", "Checkout Started",
@@ -174,7 +166,7 @@ void Run(const journey::testing::ServiceProcess& ingest, journey::storage::Redis
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int seconds = Flag(argc, argv, "seconds", 5);
+  const int seconds = journey::bench::IntFlag(argc, argv, "seconds", 5);
   journey::testing::RedisServer redis;
   if (auto st = redis.Start(); !st.ok()) {
     std::fprintf(stderr, "redis: %s\n", std::string(st.message()).c_str());
@@ -190,10 +182,10 @@ int main(int argc, char** argv) {
   auto redis_client = journey::storage::HiredisClient::FromUrl(redis.url(), 1);
   if (!redis_client.ok()) return 2;
   auto channel = ingest.channel();
-  const int only = Flag(argc, argv, "only", 0);  // run just the phase of this batch size
-  if (only == 0 || only == 1) Run(ingest, redis_client->get(), channel, 1, Flag(argc, argv, "threads1", 16), seconds);
+  const int only = journey::bench::IntFlag(argc, argv, "only", 0);  // run just the phase of this batch size
+  if (only == 0 || only == 1) Run(ingest, redis_client->get(), channel, 1, journey::bench::IntFlag(argc, argv, "threads1", 16), seconds);
   if (only == 0 || only == 100) {
-    Run(ingest, redis_client->get(), channel, 100, Flag(argc, argv, "threads100", 4), seconds);
+    Run(ingest, redis_client->get(), channel, 100, journey::bench::IntFlag(argc, argv, "threads100", 4), seconds);
   }
   return ingest.Stop() == 0 ? 0 : 1;
 }

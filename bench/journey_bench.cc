@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "bench/process_cpu.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "common/stream/partitioned_consumer.h"
@@ -112,26 +113,6 @@ bool Drained(storage::RedisClient* redis, const std::string& group) {
   return true;
 }
 
-double CpuSeconds(const rusage& u) {
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU seconds redis-server has used (INFO cpu: used_cpu_user + used_cpu_sys).
-double RedisCpuSeconds(storage::RedisClient* redis) {
-  auto info = redis->Command({"INFO", "cpu"});
-  if (!info.ok()) return 0;
-  double total = 0;
-  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
-    for (absl::string_view field : {"used_cpu_user:", "used_cpu_sys:"}) {
-      if (absl::ConsumePrefix(&line, field)) {
-        double x = 0;
-        if (absl::SimpleAtod(line, &x)) total += x;
-      }
-    }
-  }
-  return total;
-}
-
 struct Rate {
   double events_per_s = 0;              // wall clock
   double events_per_process_cpu_s = 0;  // CPU of this process (consumers, appliers, the poll)
@@ -150,9 +131,8 @@ Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionS
   std::vector<std::unique_ptr<storage::RedisClient>> clients;
   std::vector<std::unique_ptr<JourneyApplier>> appliers;
   std::vector<std::unique_ptr<stream::PartitionedConsumer>> consumers;
-  rusage before{}, after{};
-  getrusage(RUSAGE_SELF, &before);
-  const double redis_before = RedisCpuSeconds(redis);
+  const double cpu_before = journey::bench::SelfCpuSeconds();
+  const double redis_before = journey::bench::RedisCpuSeconds(redis);
   const absl::Time start = absl::Now();
   for (int r = 0; r < replicas; ++r) {
     clients.push_back(*storage::HiredisClient::FromUrl(url));
@@ -169,9 +149,8 @@ Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionS
   }
   while (!Drained(redis, group)) absl::SleepFor(absl::Milliseconds(20));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  getrusage(RUSAGE_SELF, &after);
-  const double process_cpu = CpuSeconds(after) - CpuSeconds(before);
-  const double redis_cpu = RedisCpuSeconds(redis) - redis_before;
+  const double process_cpu = journey::bench::SelfCpuSeconds() - cpu_before;
+  const double redis_cpu = journey::bench::RedisCpuSeconds(redis) - redis_before;
   for (auto& c : consumers) c->Stop();
   Rate rate;
   rate.events_per_s = events.size() / seconds;

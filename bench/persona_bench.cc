@@ -16,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_flags.h"
+#include "bench/process_cpu.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "services/persona/membership_engine.h"
@@ -29,34 +31,6 @@ namespace {
 
 using namespace journey;
 using namespace journey::persona;
-
-long Arg(int argc, char** argv, const char* name, long def) {
-  const std::string prefix = absl::StrCat("--", name, "=");
-  for (int i = 1; i < argc; ++i) {
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) return std::atol(argv[i] + prefix.size());
-  }
-  return def;
-}
-
-// CPU seconds (user + system) this process has used so far.
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU seconds the redis-server has used so far (INFO cpu), or -1.
-double RedisCpuSeconds(journey::storage::RedisClient* redis) {
-  auto info = redis->Command({"INFO", "cpu"});
-  if (!info.ok()) return -1;
-  double total = 0;
-  for (const char* field : {"used_cpu_sys:", "used_cpu_user:"}) {
-    const size_t at = info->str.find(field);
-    if (at == std::string::npos) return -1;
-    total += std::atof(info->str.c_str() + at + std::strlen(field));
-  }
-  return total;
-}
 
 // 50 definitions mixing every kind of node: windows, traits, computed, stage, consent, personas.
 std::string FiftySegments() {
@@ -80,11 +54,11 @@ std::string FiftySegments() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long events = Arg(argc, argv, "events", 100000);
-  const long users = Arg(argc, argv, "users", 5000);
-  const long batch_size = Arg(argc, argv, "batch", 512);
-  const long reads = Arg(argc, argv, "reads", 5000);
-  const long journey_snapshots = Arg(argc, argv, "journey", 0);
+  const long events = journey::bench::IntFlag<long>(argc, argv, "events", 100000);
+  const long users = journey::bench::IntFlag<long>(argc, argv, "users", 5000);
+  const long batch_size = journey::bench::IntFlag<long>(argc, argv, "batch", 512);
+  const long reads = journey::bench::IntFlag<long>(argc, argv, "reads", 5000);
+  const long journey_snapshots = journey::bench::IntFlag<long>(argc, argv, "journey", 0);
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -174,8 +148,8 @@ int main(int argc, char** argv) {
   }
 
   const absl::Time start = absl::Now();
-  const double cpu_start = ProcessCpuSeconds();
-  const double redis_cpu_start = RedisCpuSeconds(client->get());
+  const double cpu_start = journey::bench::SelfCpuSeconds();
+  const double redis_cpu_start = journey::bench::RedisCpuSeconds(client->get());
   long applied = 0;
   for (int p = 0; p < partitions; ++p) {
     auto& entries = per_partition[p];
@@ -190,8 +164,8 @@ int main(int argc, char** argv) {
     }
   }
   const double apply_s = absl::ToDoubleSeconds(absl::Now() - start);
-  const double apply_cpu_s = ProcessCpuSeconds() - cpu_start;
-  const double redis_cpu_s = RedisCpuSeconds(client->get()) - redis_cpu_start;
+  const double apply_cpu_s = journey::bench::SelfCpuSeconds() - cpu_start;
+  const double redis_cpu_s = journey::bench::RedisCpuSeconds(client->get()) - redis_cpu_start;
 
   PersonaLogic logic(&store, &aggregator, &engine, clock, {});
   std::vector<double> lat_us;

@@ -2,6 +2,7 @@
 // (comparable on a machine shared with other work, unlike wall-clock rates).
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -16,6 +17,13 @@
 #include "common/storage/redis_client.h"
 
 namespace journey::bench {
+
+// User + system CPU seconds this process (the bench itself, with what it runs in process).
+inline double SelfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 // User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if unreadable).
 inline double ProcessCpuSeconds(pid_t pid) {

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_flags.h"
 #include "common/storage/keys.h"
 #include "common/storage/redis_factory.h"
 #include "tests/testing/redis_cluster.h"
@@ -77,23 +78,12 @@ double PartitionSweepMicros(RedisClient* redis, int calls) {
   return absl::ToDoubleMicroseconds(absl::Now() - start) / calls;
 }
 
-int Flag(int argc, char** argv, const char* name, int fallback) {
-  const std::string prefix = absl::StrCat("--", name, "=");
-  for (int i = 1; i < argc; ++i) {
-    int v = 0;
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0 && absl::SimpleAtoi(argv[i] + prefix.size(), &v)) {
-      return v;
-    }
-  }
-  return fallback;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = Flag(argc, argv, "threads", 2);
-  const int pipelines = Flag(argc, argv, "pipelines", 400);
-  const int batch = Flag(argc, argv, "batch", 100);
+  const int threads = journey::bench::IntFlag(argc, argv, "threads", 2);
+  const int pipelines = journey::bench::IntFlag(argc, argv, "pipelines", 400);
+  const int batch = journey::bench::IntFlag(argc, argv, "batch", 100);
 
   journey::testing::RedisServer single;
   if (!single.Start().ok()) return 2;

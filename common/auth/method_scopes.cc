@@ -34,6 +34,8 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.state.v1.Journey/GetDefinition", kScopeJourneyRead},
       {"journey.state.v1.Journey/ApplyDefinition", kScopeAdmin},
       {"journey.state.v1.Journey/ValidateDefinition", kScopeAdmin},
+      {"journey.state.v1.Journey/ListDefinitions", kScopeJourneyRead},
+      {"journey.state.v1.Journey/DeleteDefinition", kScopeAdmin},
 
       {"journey.persona.v1.Persona/GetProfile", kScopePersonaRead},
       {"journey.persona.v1.Persona/UpsertProfiles", kScopePersonaSync, true},
@@ -53,6 +55,8 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.recommend.v1.Recommend/GetOfferStats", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ListOffers", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ApplyOffers", kScopeAdmin},
+      {"journey.recommend.v1.Recommend/ValidateOffers", kScopeAdmin},
+      {"journey.recommend.v1.Recommend/DeleteOffer", kScopeAdmin},
       {"journey.recommend.v1.Recommend/UpsertProducts", kScopeAdmin},
       {"journey.recommend.v1.Recommend/GetExperimentResults", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ListExperiments", kScopeRecommendRead},

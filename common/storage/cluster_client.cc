@@ -180,6 +180,39 @@ std::vector<std::string> RedisClusterClient::Masters() const {
   return out;
 }
 
+absl::StatusOr<RedisReply> RedisClusterClient::ScanAllMasters(const RedisCommand& scan, absl::Duration timeout) {
+  // The cluster cursor is "<master>:<that master's cursor>", masters in address order; "0"
+  // starts at the first and ends after the last, as a single Redis's cursor does.
+  if (scan.size() < 2) return absl::InvalidArgumentError("SCAN: cursor missing");
+  std::vector<std::string> masters = Masters();
+  std::sort(masters.begin(), masters.end());
+  if (masters.empty()) return absl::UnavailableError("redis cluster: no master known");
+  size_t master = 0;
+  std::string node_cursor = "0";
+  if (scan[1] != "0") {
+    const size_t colon = scan[1].find(':');
+    if (colon == std::string::npos || !absl::SimpleAtoi(scan[1].substr(0, colon), &master)) {
+      return absl::InvalidArgumentError(absl::StrCat("SCAN: not a cluster cursor: '", scan[1], "'"));
+    }
+    node_cursor = scan[1].substr(colon + 1);
+    if (master >= masters.size()) master = masters.size() - 1;  // a master left: finish on the last
+  }
+  HiredisClient* node = Node(masters[master]);
+  if (node == nullptr) return absl::UnavailableError(absl::StrCat("redis cluster: cannot reach ", masters[master]));
+  RedisCommand on_node = scan;
+  on_node[1] = node_cursor;
+  auto replies = node->Pipeline({on_node}, timeout);
+  if (!replies.ok()) return replies.status();
+  RedisReply reply = std::move(replies->front());
+  if (reply.is_error() || !reply.is_array() || reply.elements.size() != 2) return reply;
+  if (reply.elements[0].str == "0") {
+    reply.elements[0].str = master + 1 < masters.size() ? absl::StrCat(master + 1, ":0") : "0";
+  } else {
+    reply.elements[0].str = absl::StrCat(master, ":", reply.elements[0].str);
+  }
+  return reply;
+}
+
 std::string RedisClusterClient::MasterOfSlot(int slot) const {
   std::shared_lock<std::shared_mutex> lock(map_mu_);
   if (slot < 0 || slot >= kClusterSlots || slot_owner_[slot] < 0) return "";
@@ -285,6 +318,14 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
   if (commands.empty()) return results;
   if (auto status = EnsureSlots(); !status.ok()) return status;
   (void)RefreshSlotsIfStale();  // a failed refresh leaves the old map, which MOVED corrects
+  for (const RedisCommand& c : commands) {
+    if (!IsCommand(c, "SCAN")) continue;
+    if (commands.size() != 1) return absl::InvalidArgumentError("redis cluster pipeline: SCAN must be sent alone");
+    auto page = ScanAllMasters(c, timeout);
+    if (!page.ok()) return page.status();
+    results[0] = std::move(*page);
+    return results;
+  }
 
   // Units: plain commands one by one; each MULTI..EXEC split by slot.
   struct Txn {
@@ -347,11 +388,10 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
     i = j;
   }
 
+  int redirect_rounds = 0;
+  absl::Duration pause = options_.retry_pause;
+  absl::Time retry_deadline = absl::InfiniteFuture();  // set at the first TRYAGAIN/CLUSTERDOWN
   for (int round = 0; !pending.empty(); ++round) {
-    if (round > options_.max_redirects) {
-      return absl::UnavailableError(absl::StrCat("redis cluster: still redirected after ", options_.max_redirects,
-                                                 " rounds (slot migration or failover in progress)"));
-    }
     if (round > 0) (void)RefreshSlotsIfStale();
     const std::vector<std::string> masters = Masters();
     if (masters.empty()) return absl::UnavailableError("redis cluster: no master known");
@@ -409,7 +449,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
     fanout_->RunAll(sends);
 
     std::vector<Unit> next;
-    bool pause = false;
+    bool retry = false;
     for (Batch& b : batches) {
       if (!b.replies.ok()) {
         stale_ = true;  // the node may have failed over: re-read the map on the next call
@@ -460,7 +500,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
           case Redirect::Kind::kRetry:
             ++retried_;
             unit.target = {};
-            pause = true;
+            retry = true;
             next.push_back(std::move(unit));
             break;
         }
@@ -469,7 +509,21 @@ absl::StatusOr<std::vector<RedisReply>> RedisClusterClient::Pipeline(const std::
     std::sort(next.begin(), next.end(),
               [](const Unit& a, const Unit& b) { return a.commands.front() < b.commands.front(); });
     pending = std::move(next);
-    if (pause && !pending.empty()) absl::SleepFor(options_.retry_pause);
+    if (pending.empty()) break;
+    if (retry) {
+      const absl::Time now = absl::Now();
+      if (retry_deadline == absl::InfiniteFuture()) retry_deadline = now + options_.retry_budget;
+      if (now + pause > retry_deadline) {
+        return absl::UnavailableError(absl::StrCat("redis cluster: TRYAGAIN/CLUSTERDOWN for ",
+                                                   absl::FormatDuration(options_.retry_budget),
+                                                   " (slot migration or failover in progress)"));
+      }
+      absl::SleepFor(pause);
+      pause = std::min(pause * 2, options_.max_retry_pause);
+    } else if (++redirect_rounds > options_.max_redirects) {
+      return absl::UnavailableError(absl::StrCat("redis cluster: still redirected after ", options_.max_redirects,
+                                                 " rounds (slot migration or failover in progress)"));
+    }
   }
 
   for (Txn& t : txns) {

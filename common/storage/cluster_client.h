@@ -26,10 +26,15 @@ struct ClusterOptions {
   int pool_size_per_node = 8;
   absl::Duration connect_timeout = absl::Milliseconds(500);
   absl::Duration command_timeout = absl::Seconds(2);
-  // Rounds of MOVED/ASK/TRYAGAIN/CLUSTERDOWN handling before a pipeline gives up (Unavailable).
+  // Rounds of MOVED/ASK handling before a pipeline gives up (Unavailable).
   int max_redirects = 16;
-  // Pause before retrying TRYAGAIN (keys of one command split by a migration) or CLUSTERDOWN.
-  absl::Duration retry_pause = absl::Milliseconds(5);
+  // TRYAGAIN (a multi-key command, e.g. a script, whose keys a slot migration has split) and
+  // CLUSTERDOWN (no quorum yet) are retried after a pause that doubles from retry_pause up to
+  // max_retry_pause, for at most retry_budget: a migration finishes moving a slot's keys in
+  // milliseconds, a failover in seconds. Past the budget: Unavailable.
+  absl::Duration retry_pause = absl::Milliseconds(2);
+  absl::Duration max_retry_pause = absl::Milliseconds(100);
+  absl::Duration retry_budget = absl::Seconds(3);
   // A MOVED fixes its slot at once; the full map is re-read at most this often.
   absl::Duration min_refresh_interval = absl::Milliseconds(100);
   // Threads that send the extra per-master parts of a pipeline spanning several masters
@@ -44,6 +49,10 @@ struct ClusterOptions {
 // - A connection failure is not retried here (the command may have run): the pipeline answers
 //   Unavailable and the next call re-reads the slot map, which follows a failover.
 // - SCRIPT LOAD/FLUSH, FLUSHALL and FLUSHDB go to every master; keyless commands to one.
+// - SCAN walks every master in turn behind one cursor ("0" to start, "0" when done; in
+//   between "<master>:<cursor>", opaque to callers), so a caller's SCAN loop sees the whole
+//   keyspace as on a single Redis. It must be the only command of its pipeline. Keys that
+//   move between masters during the walk (a reshard) may be missed or returned twice.
 class RedisClusterClient final : public RedisClient {
  public:
   // Does not connect: the slot map is read on first use, so a service can start first.
@@ -75,6 +84,7 @@ class RedisClusterClient final : public RedisClient {
   };
 
   HiredisClient* Node(const std::string& address);
+  absl::StatusOr<RedisReply> ScanAllMasters(const RedisCommand& scan, absl::Duration timeout);
   std::vector<std::string> Masters() const;
   absl::Status EnsureSlots();
   absl::Status RefreshSlotsIfStale();

@@ -80,6 +80,10 @@ std::string JourneyDefinition(absl::string_view workspace, absl::string_view jou
   return absl::StrCat(kPrefix, ":", workspace, ":journey:def:", journey_id);
 }
 
+std::string JourneyDefinitionIds(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:defs");
+}
+
 std::string Profile(absl::string_view workspace, absl::string_view user_id) {
   return absl::StrCat(kPrefix, ":", workspace, ":profile:", UserTag(user_id));
 }

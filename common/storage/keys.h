@@ -70,8 +70,14 @@ std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view
 // in persona segment `segment` when the event was applied.
 std::string JourneySegmentFunnelDay(absl::string_view workspace, absl::string_view journey_id,
                                     absl::string_view segment, absl::string_view day);
-// The applied journey definition (hash: version, proto), shared by the replicas.
+// The applied journey definition, shared by the replicas. Hash: "version" and "proto" = the
+// active version and its JourneyDefinition (what replicas follow), "v:<version>" = each
+// applied version kept as a StoredDefinition (the history ListDefinitions shows).
 std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id);
+// Set of the journey ids that have a JourneyDefinition hash, for ListDefinitions. Written
+// before the hash and cleaned after it, so it may name an id whose hash is gone, never the
+// reverse.
+std::string JourneyDefinitionIds(absl::string_view workspace);
 
 // --- Persona (private) ---
 // Hash: field "p" = serialized persona.v1.ProfileRecord, field "rev" = write revision (CAS).

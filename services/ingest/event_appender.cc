@@ -1,6 +1,5 @@
 #include "services/ingest/event_appender.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/storage/keys.h"
 
@@ -29,34 +28,7 @@ return out
 }  // namespace
 
 EventAppender::EventAppender(storage::RedisClient* redis, AppendOptions options)
-    : redis_(redis), options_(std::move(options)) {}
-
-absl::StatusOr<std::vector<storage::RedisReply>> EventAppender::RunScripts(
-    std::vector<storage::RedisCommand>& cmds) {
-  // EVALSHA, and after a Redis restart (empty script cache) load the script and run the
-  // whole pipeline again: scripts that did run are deduplicated on the second pass.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string sha;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      sha = script_sha_;
-    }
-    if (sha.empty() || attempt > 0) {
-      auto loaded = redis_->Command({"SCRIPT", "LOAD", kAppendScript});
-      if (!loaded.ok()) return loaded.status();
-      sha = loaded->str;
-      std::lock_guard<std::mutex> lock(mu_);
-      script_sha_ = sha;
-    }
-    for (auto& c : cmds) c[1] = sha;
-    auto replies = redis_->Pipeline(cmds);
-    if (!replies.ok()) return replies.status();
-    bool noscript = false;
-    for (const auto& r : *replies) noscript |= r.is_error() && absl::StartsWith(r.str, "NOSCRIPT");
-    if (!noscript) return replies;
-  }
-  return absl::UnavailableError("append script could not be loaded");
-}
+    : redis_(redis), options_(std::move(options)), append_script_(kAppendScript) {}
 
 absl::StatusOr<std::vector<bool>> EventAppender::AppendedBefore(
     const std::vector<std::pair<uint32_t, std::string>>& markers) {
@@ -95,7 +67,8 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<Appe
     int& slot = open[it.partition];
     if (slot < 0 || members[slot].size() >= kMaxPerScript) {
       slot = static_cast<int>(cmds.size());
-      cmds.push_back({"EVALSHA", "", "", keys::EventStream(it.partition)});
+      cmds.push_back(storage::RedisScript::Call(0));  // numkeys set below
+      cmds.back().push_back(keys::EventStream(it.partition));
       members.emplace_back();
     }
     members[slot].push_back(i);
@@ -110,9 +83,11 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<Appe
     for (size_t i : members[c]) cmd.push_back(std::move(items[i].payload));
   }
 
-  auto replies = RunScripts(cmds);
+  // After a Redis restart (empty script cache) only the calls answered NOSCRIPT run again.
+  const size_t calls = cmds.size();
+  auto replies = append_script_.Pipeline(redis_, std::move(cmds));
   if (!replies.ok()) return replies.status();
-  for (size_t c = 0; c < cmds.size(); ++c) {
+  for (size_t c = 0; c < calls; ++c) {
     const auto& r = (*replies)[c];
     if (r.is_error()) return absl::InternalError(absl::StrCat("append script: ", r.str));
     if (!r.is_array() || r.elements.size() != members[c].size()) {

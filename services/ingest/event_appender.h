@@ -7,12 +7,12 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/storage/redis_client.h"
+#include "common/storage/redis_script.h"
 #include "services/ingest/ingest_options.h"
 
 namespace journey::ingest {
@@ -46,12 +46,9 @@ class EventAppender {
   static constexpr size_t kMaxPerScript = 128;
 
  private:
-  absl::StatusOr<std::vector<storage::RedisReply>> RunScripts(std::vector<storage::RedisCommand>& cmds);
-
   storage::RedisClient* redis_;
   AppendOptions options_;
-  std::mutex mu_;
-  std::string script_sha_;  // guarded by mu_
+  const storage::RedisScript append_script_;
 };
 
 }  // namespace journey::ingest

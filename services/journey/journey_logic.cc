@@ -184,4 +184,23 @@ sv1::ApplyDefinitionResponse JourneyLogic::ApplyDefinition(const sv1::ApplyDefin
   return response;
 }
 
+absl::StatusOr<sv1::ListDefinitionsResponse> JourneyLogic::ListDefinitions(
+    const sv1::ListDefinitionsRequest& request) const {
+  auto versions = definitions_->List(request.id());
+  if (!versions.ok()) return versions.status();
+  sv1::ListDefinitionsResponse response;
+  for (auto& v : *versions) *response.add_definitions() = std::move(v);
+  response.set_running_id(definitions_->Current()->id());
+  return response;
+}
+
+absl::StatusOr<sv1::DeleteDefinitionResponse> JourneyLogic::DeleteDefinition(
+    const sv1::DeleteDefinitionRequest& request) const {
+  auto deleted = definitions_->Delete(request.id(), request.version());
+  if (!deleted.ok()) return deleted.status();
+  sv1::DeleteDefinitionResponse response;
+  for (int64_t v : *deleted) response.add_deleted_versions(v);
+  return response;
+}
+
 }  // namespace journey::journey_state

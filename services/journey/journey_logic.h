@@ -41,6 +41,10 @@ class JourneyLogic {
   journey::state::v1::JourneyDefinition GetDefinition() const;
   journey::state::v1::ApplyDefinitionResponse ApplyDefinition(const journey::state::v1::ApplyDefinitionRequest& request,
                                                               bool dry_run) const;
+  absl::StatusOr<journey::state::v1::ListDefinitionsResponse> ListDefinitions(
+      const journey::state::v1::ListDefinitionsRequest& request) const;
+  absl::StatusOr<journey::state::v1::DeleteDefinitionResponse> DeleteDefinition(
+      const journey::state::v1::DeleteDefinitionRequest& request) const;
 
  private:
   absl::StatusOr<std::pair<absl::Time, absl::Time>> Range(const journey::state::v1::TimeRange& range) const;

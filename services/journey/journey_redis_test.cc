@@ -469,5 +469,25 @@ TEST_F(JourneyRedisTest, AppliedDefinitionReachesOtherReplicas) {
   EXPECT_EQ(Journey("u9")->stage(), "VIP");
 }
 
+TEST_F(JourneyRedisTest, DefinitionHistoryKeepsTheNewestVersionsWithTheirTimes) {
+  auto def = definitions_->Current()->proto();
+  const int applies = DefinitionStore::kMaxStoredVersions + 3;
+  for (int i = 0; i < applies; ++i) {
+    clock_.Advance(absl::Minutes(1));
+    def.set_version(0);
+    ASSERT_TRUE(definitions_->Apply(def, false).ok());
+  }
+  auto listed = definitions_->List("default");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(static_cast<int>(listed->size()), DefinitionStore::kMaxStoredVersions);
+  // Newest first: the file's version 1 and the oldest applied ones dropped.
+  EXPECT_EQ(listed->front().version(), applies + 1);
+  EXPECT_TRUE(listed->front().active());
+  EXPECT_EQ(listed->back().version(), applies + 1 - DefinitionStore::kMaxStoredVersions + 1);
+  EXPECT_FALSE(listed->back().active());
+  EXPECT_EQ(listed->front().applied_at().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_EQ(listed->front().applied_at().seconds() - (*listed)[1].applied_at().seconds(), 60);
+}
+
 }  // namespace
 }  // namespace journey::journey_state

@@ -87,4 +87,24 @@ grpc::Status JourneyService::ValidateDefinition(grpc::ServerContext* ctx, const 
   return grpc::Status::OK;
 }
 
+grpc::Status JourneyService::ListDefinitions(grpc::ServerContext* ctx, const sv1::ListDefinitionsRequest* request,
+                                             sv1::ListDefinitionsResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
+  auto listed = logic_->ListDefinitions(*request);
+  if (!listed.ok()) return ToGrpcStatus(listed.status());
+  *response = std::move(*listed);
+  return grpc::Status::OK;
+}
+
+grpc::Status JourneyService::DeleteDefinition(grpc::ServerContext* ctx, const sv1::DeleteDefinitionRequest* request,
+                                              sv1::DeleteDefinitionResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
+  auto deleted = logic_->DeleteDefinition(*request);
+  if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  *response = std::move(*deleted);
+  return grpc::Status::OK;
+}
+
 }  // namespace journey::journey_state

@@ -31,6 +31,10 @@ class JourneyService final : public journey::state::v1::Journey::Service, public
                                journey::state::v1::ApplyDefinitionResponse* response) override;
   grpc::Status ValidateDefinition(grpc::ServerContext* ctx, const journey::state::v1::ApplyDefinitionRequest* request,
                                   journey::state::v1::ApplyDefinitionResponse* response) override;
+  grpc::Status ListDefinitions(grpc::ServerContext* ctx, const journey::state::v1::ListDefinitionsRequest* request,
+                               journey::state::v1::ListDefinitionsResponse* response) override;
+  grpc::Status DeleteDefinition(grpc::ServerContext* ctx, const journey::state::v1::DeleteDefinitionRequest* request,
+                                journey::state::v1::DeleteDefinitionResponse* response) override;
 
  private:
   const JourneyLogic* logic_;

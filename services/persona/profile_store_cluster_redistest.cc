@@ -70,6 +70,15 @@ TEST(ProfileStoreClusterTest, BatchesAndTheChangeFeedWorkAcrossMasters) {
   ASSERT_TRUE(changes.ok()) << changes.status();
   ASSERT_EQ(changes->size(), 40u);
   for (size_t i = 0; i < changes->size(); ++i) EXPECT_EQ((*changes)[i].sequence(), static_cast<int64_t>(i + 1));
+
+  // The whole-population reads SCAN every master, not only the one a keyless command reaches.
+  int exported = 0;
+  ASSERT_TRUE(crm.ExportSegment("buyers", {"buyers"}, [&](const pb::Profile&) { return ++exported > 0; }).ok());
+  EXPECT_EQ(exported, 40);
+  auto estimate = logic.Estimate((*defs)[0].condition());
+  ASSERT_TRUE(estimate.ok()) << estimate.status();
+  EXPECT_EQ(estimate->first, 40);
+  EXPECT_EQ(estimate->second, 40);
 }
 
 }  // namespace

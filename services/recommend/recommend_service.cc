@@ -74,6 +74,18 @@ grpc::ServerUnaryReactor* RecommendService::ApplyOffers(grpc::CallbackServerCont
   return OnWorker(ctx, __func__, resp, [this, req] { return admin_->ApplyOffers(*req); });
 }
 
+grpc::ServerUnaryReactor* RecommendService::ValidateOffers(grpc::CallbackServerContext* ctx,
+                                                           const v1::ApplyOffersRequest* req,
+                                                           v1::ApplyOffersResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [this, req] { return admin_->ValidateOffers(*req); });
+}
+
+grpc::ServerUnaryReactor* RecommendService::DeleteOffer(grpc::CallbackServerContext* ctx,
+                                                        const v1::DeleteOfferRequest* req,
+                                                        v1::DeleteOfferResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [this, req] { return admin_->DeleteOffer(*req); });
+}
+
 grpc::ServerUnaryReactor* RecommendService::UpsertProducts(grpc::CallbackServerContext* ctx,
                                                            const v1::UpsertProductsRequest* req,
                                                            v1::UpsertProductsResponse* resp) {

@@ -36,6 +36,10 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
                                        v1::ListOffersResponse* resp) override;
   grpc::ServerUnaryReactor* ApplyOffers(grpc::CallbackServerContext* ctx, const v1::ApplyOffersRequest* req,
                                         v1::ApplyOffersResponse* resp) override;
+  grpc::ServerUnaryReactor* ValidateOffers(grpc::CallbackServerContext* ctx, const v1::ApplyOffersRequest* req,
+                                           v1::ApplyOffersResponse* resp) override;
+  grpc::ServerUnaryReactor* DeleteOffer(grpc::CallbackServerContext* ctx, const v1::DeleteOfferRequest* req,
+                                        v1::DeleteOfferResponse* resp) override;
   grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* ctx, const v1::UpsertProductsRequest* req,
                                            v1::UpsertProductsResponse* resp) override;
   grpc::ServerUnaryReactor* GetExperimentResults(grpc::CallbackServerContext* ctx,

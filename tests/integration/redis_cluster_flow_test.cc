@@ -133,49 +133,31 @@ TEST(RedisClusterFlow, ConsumerDrainsEveryPartitionWhileAPartitionSlotMoves) {
   // carry the {p5} tag) to another master, key by key, while events flow.
   const int slot = storage::ClusterKeySlot(keys::EventStream(5));
   ASSERT_TRUE(PollUntil([&] { return sent.load() >= 400; }, absl::Seconds(10)));
-  int from = -1;
-  for (int i = 0; i < cluster.size(); ++i) {
-    if (cluster_client->MasterOfSlot(slot) == cluster.address(i)) from = i;
-  }
+  const int from = cluster.OwnerOfSlot(slot);
   ASSERT_GE(from, 0);
   const int to = (from + 1) % cluster.size();
-  auto src = Direct(cluster, from), dst = Direct(cluster, to);
-  const std::string s = std::to_string(slot);
-  const std::string src_id = src->Command({"CLUSTER", "MYID"})->str, dst_id = dst->Command({"CLUSTER", "MYID"})->str;
-  ASSERT_EQ(dst->Command({"CLUSTER", "SETSLOT", s, "IMPORTING", src_id})->str, "OK");
-  ASSERT_EQ(src->Command({"CLUSTER", "SETSLOT", s, "MIGRATING", dst_id})->str, "OK");
-  int migrated = 0;
-  while (true) {
-    auto keys = src->Command({"CLUSTER", "GETKEYSINSLOT", s, "1"});
-    ASSERT_TRUE(keys.ok());
-    if (keys->elements.empty()) break;
+  auto migrated = cluster.MigrateSlot(slot, to, [&] {
     const int before = sent.load();
-    auto moved = src->Command({"MIGRATE", "127.0.0.1", std::to_string(cluster.port(to)), keys->elements[0].str, "0",
-                               "5000"});
-    ASSERT_TRUE(moved.ok() && moved->str == "OK") << (moved.ok() ? moved->str : moved.status().ToString());
-    ++migrated;
     PollUntil([&] { return sent.load() >= before + 80 || sent.load() >= kEvents; }, absl::Seconds(5));
-  }
-  for (int i = 0; i < cluster.size(); ++i) {
-    ASSERT_EQ(Direct(cluster, i)->Command({"CLUSTER", "SETSLOT", s, "NODE", dst_id})->str, "OK");
-  }
+  });
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
   producer.join();
   const bool drained = PollUntil([&] { return handler.distinct() >= static_cast<size_t>(kEvents); },
                                  absl::Seconds(30), absl::Milliseconds(20));
   consumer.Stop();
 
-  EXPECT_GE(migrated, 1) << "the stream of partition 5 was migrated";
+  EXPECT_GE(*migrated, 1) << "the stream of partition 5 was migrated";
   EXPECT_EQ(sent.load(), kEvents);
   EXPECT_TRUE(drained) << handler.distinct() << " of " << kEvents << " events applied";
   EXPECT_EQ(handler.wrong_partition(), 0);
   EXPECT_EQ(cluster_client->MasterOfSlot(slot), cluster.address(to));
   auto problems = redis.problems();
   EXPECT_TRUE(problems.empty()) << problems.size() << " failed calls, first: " << problems.front();
-  auto len = dst->Command({"XLEN", keys::EventStream(5)});
+  auto len = Direct(cluster, to)->Command({"XLEN", keys::EventStream(5)});
   ASSERT_TRUE(len.ok());
   EXPECT_EQ(len->integer, kEvents / kPartitions) << "partition 5's stream now lives on the new master";
   const auto c = cluster_client->counters();
-  std::printf("consumer flow: %d events, %d keys migrated, %lld ASK, %lld MOVED, %lld TRYAGAIN\n", kEvents, migrated,
+  std::printf("consumer flow: %d events, %d keys migrated, %lld ASK, %lld MOVED, %lld TRYAGAIN\n", kEvents, *migrated,
               c.ask, c.moved, c.retried);
 }
 

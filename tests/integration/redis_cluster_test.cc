@@ -186,6 +186,38 @@ TEST_F(RedisClusterTest, ScriptLoadReachesEveryMaster) {
   for (const auto& r : *replies) EXPECT_FALSE(r.is_error()) << r.str;
 }
 
+TEST_F(RedisClusterTest, ScanWalksEveryMasterBehindOneCursor) {
+  auto client = ClusterClient(cluster_->url());
+  std::vector<RedisCommand> writes;
+  for (int i = 0; i < 300; ++i) writes.push_back({"SET", absl::StrCat("scanwalk:{u", i, "}"), "1"});
+  ASSERT_TRUE(client->Pipeline(writes).ok());
+  std::set<int> masters_with_keys;
+  for (int n = 0; n < cluster_->size(); ++n) {
+    auto direct = Direct(n)->Command({"SCAN", "0", "MATCH", "scanwalk:*", "COUNT", "1000"});
+    ASSERT_TRUE(direct.ok());
+    if (!direct->elements[1].elements.empty()) masters_with_keys.insert(n);
+  }
+  ASSERT_EQ(masters_with_keys.size(), 3u) << "the keys must spread over the masters for this test to mean anything";
+
+  std::multiset<std::string> seen;
+  std::string cursor = "0";
+  int pages = 0;
+  do {
+    auto page = client->Command({"SCAN", cursor, "MATCH", "scanwalk:*", "COUNT", "40"});
+    ASSERT_TRUE(page.ok()) << page.status();
+    ASSERT_EQ(page->elements.size(), 2u);
+    cursor = page->elements[0].str;
+    for (const auto& k : page->elements[1].elements) seen.insert(k.str);
+    ASSERT_LT(++pages, 1000) << "the cursor never came back to 0";
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 300u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 300u) << "no key twice without a reshard";
+
+  auto mixed = client->Pipeline({{"SCAN", "0"}, {"GET", "scanwalk:{u1}"}});
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client->Command({"SCAN", "garbage"}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(RedisClusterTest, PingAnswersForEveryMasterAndRecovers) {
   auto client = ClusterClient(cluster_->single_seed_url());
   ASSERT_TRUE(client->Ping().ok());

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "tools/journeyctl/commands.h"
 #include "tools/journeyctl/output.h"
 
@@ -21,11 +22,6 @@ absl::StatusOr<std::string> ReadText(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-int NotAvailable(const std::string& what, const std::string& rpc) {
-  std::fprintf(stderr, "journeyctl %s: not available yet: the service has no %s RPC\n", what.c_str(), rpc.c_str());
-  return 1;
 }
 
 // Prints an apply/validate answer; exit 0 when valid, 1 with the errors otherwise.
@@ -94,32 +90,25 @@ int Segments(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
   return 2;
 }
 
+// "2 added (a, b), 1 changed (c), 0 removed, 10 unchanged; 13 offers"
+std::string DescribeCatalogChange(const recommend::v1::ApplyOffersResponse& r) {
+  auto part = [](int n, const char* what, const google::protobuf::RepeatedPtrField<std::string>& ids) {
+    std::string out = absl::StrCat(n, " ", what);
+    if (n > 0) absl::StrAppend(&out, " (", absl::StrJoin(ids, ", "), ")");
+    return out;
+  };
+  return absl::StrCat(part(r.added_size(), "added", r.added()), ", ", part(r.changed_size(), "changed", r.changed()),
+                      ", ", part(r.removed_size(), "removed", r.removed()), ", ", r.unchanged(), " unchanged; ",
+                      r.offers(), " offers");
+}
+
 int Offers(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
   const std::string& addr = g.addresses.recommend;
-  if (o.action == "list" || o.action == "get" || o.action == "delete") {
+  auto ctx = c.Context();
+  if (o.action == "list" || o.action == "get") {
     recommend::v1::ListOffersResponse r;
-    auto ctx = c.Context();
     grpc::Status s = c.recommend().ListOffers(ctx.get(), {}, &r);
     if (!s.ok()) return Fail(s, "recommend", addr);
-    if (o.action == "delete") {
-      // No DeleteOffer RPC: apply the catalog without the offer, replacing it whole.
-      recommend::v1::ApplyOffersRequest req;
-      bool found = false;
-      for (const auto& offer : r.offers()) {
-        if (offer.id() == o.target) found = true;
-        else *req.add_offers() = offer;
-      }
-      if (!found) {
-        std::fprintf(stderr, "journeyctl offers delete: no offer '%s'\n", o.target.c_str());
-        return 1;
-      }
-      req.set_replace_all(true);
-      recommend::v1::ApplyOffersResponse ar;
-      auto actx = c.Context();
-      s = c.recommend().ApplyOffers(actx.get(), req, &ar);
-      if (!s.ok()) return Fail(s, "recommend", addr);
-      return ReportApply(g, absl::StrCat("offer ", o.target, " deleted"), ar, true);
-    }
     if (o.action == "get") {
       for (const auto& offer : r.offers()) {
         if (offer.id() == o.target) {
@@ -127,7 +116,8 @@ int Offers(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
           return 0;
         }
       }
-      std::fprintf(stderr, "journeyctl offers get: no offer '%s'\n", o.target.c_str());
+      std::fprintf(stderr, "journeyctl offers get: no offer '%s' in catalog version %lld\n", o.target.c_str(),
+                   static_cast<long long>(r.version()));
       return 1;
     }
     if (g.json) {
@@ -141,38 +131,70 @@ int Offers(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
     }
     return 0;
   }
-  if (o.action == "apply") {
+  if (o.action == "apply" || o.action == "validate") {
     auto yaml = ReadText(o.target);
-    if (!yaml.ok()) return UsageError("offers apply", yaml.status());
+    if (!yaml.ok()) return UsageError("offers " + o.action, yaml.status());
     recommend::v1::ApplyOffersRequest req;
     req.set_yaml(*yaml);
     recommend::v1::ApplyOffersResponse r;
-    auto ctx = c.Context();
-    grpc::Status s = c.recommend().ApplyOffers(ctx.get(), req, &r);
+    const bool apply = o.action == "apply";
+    grpc::Status s = apply ? c.recommend().ApplyOffers(ctx.get(), req, &r) : c.recommend().ValidateOffers(ctx.get(), req, &r);
     if (!s.ok()) return Fail(s, "recommend", addr);
-    return ReportApply(g, o.target, r, true);
+    if (g.json || !r.valid()) return ReportApply(g, o.target, r, apply);
+    std::cout << o.target << (apply ? ": applied, version " : ": valid; applying it would create version ")
+              << r.version() << ": " << DescribeCatalogChange(r) << "\n";
+    return 0;
   }
-  if (o.action == "validate") return NotAvailable("offers validate", "ValidateOffers");
+  if (o.action == "delete") {
+    recommend::v1::DeleteOfferRequest req;
+    req.set_offer_id(o.target);
+    recommend::v1::DeleteOfferResponse r;
+    grpc::Status s = c.recommend().DeleteOffer(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "recommend", addr);
+    if (g.json) {
+      std::cout << ToJson(r) << "\n";
+    } else {
+      std::cout << "offer " << o.target << " deleted: catalog version " << r.version() << ", " << r.offers()
+                << " offers\n";
+    }
+    return 0;
+  }
   return 2;
+}
+
+std::string AppliedAt(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "-";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
 }
 
 int Journeys(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
   const std::string& addr = g.addresses.journey;
   auto ctx = c.Context();
-  if (o.action == "list" || o.action == "get") {
-    // No list RPC: the service serves one active definition per id ("" = the default).
+  if (o.action == "list") {
+    state::v1::ListDefinitionsResponse r;
+    grpc::Status s = c.journey().ListDefinitions(ctx.get(), {}, &r);
+    if (!s.ok()) return Fail(s, "journey", addr);
+    if (g.json) {
+      std::cout << ToJson(r) << "\n";
+      return 0;
+    }
+    std::printf("%-16s %-8s %-6s %-6s %-20s %-6s %-6s %-6s %s\n", "id", "version", "active", "stored", "applied",
+                "stages", "rules", "timers", "source");
+    for (const auto& d : r.definitions()) {
+      std::printf("%-16s %-8lld %-6s %-6s %-20s %-6d %-6d %-6d %s\n", d.id().c_str(),
+                  static_cast<long long>(d.version()), d.active() ? "*" : "", d.stored() ? "yes" : "file",
+                  AppliedAt(d.applied_at()).c_str(), d.stages(), d.rules(), d.timers(), d.source().c_str());
+    }
+    return 0;
+  }
+  if (o.action == "get") {
+    // The service serves the definition it runs ("" = that one).
     state::v1::GetDefinitionRequest req;
     req.set_id(o.target);
     state::v1::JourneyDefinition d;
     grpc::Status s = c.journey().GetDefinition(ctx.get(), req, &d);
     if (!s.ok()) return Fail(s, "journey", addr);
-    if (g.json || o.action == "get") {
-      std::cout << ToJson(d) << "\n";
-      return 0;
-    }
-    std::printf("%-12s %-8s %-6s %-6s %s\n", "id", "version", "rules", "timers", "stages");
-    std::printf("%-12s %-8lld %-6d %-6d %s\n", d.id().c_str(), static_cast<long long>(d.version()), d.rules_size(),
-                d.timers_size(), absl::StrJoin(d.stages(), " > ").c_str());
+    std::cout << ToJson(d) << "\n";
     return 0;
   }
   if (o.action == "apply" || o.action == "validate") {
@@ -186,7 +208,21 @@ int Journeys(const GlobalOptions& g, const AdminOptions& o, SuiteClients& c) {
     if (!s.ok()) return Fail(s, "journey", addr);
     return ReportApply(g, o.target, r, o.action == "apply");
   }
-  if (o.action == "delete") return NotAvailable("journeys delete", "DeleteDefinition");
+  if (o.action == "delete") {
+    state::v1::DeleteDefinitionRequest req;
+    req.set_id(o.target);
+    req.set_version(o.version);
+    state::v1::DeleteDefinitionResponse r;
+    grpc::Status s = c.journey().DeleteDefinition(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "journey", addr);
+    if (g.json) {
+      std::cout << ToJson(r) << "\n";
+    } else {
+      std::cout << "journey " << o.target << ": deleted version" << (r.deleted_versions_size() == 1 ? " " : "s ")
+                << absl::StrJoin(r.deleted_versions(), ", ") << "\n";
+    }
+    return 0;
+  }
   return 2;
 }
 

@@ -67,6 +67,7 @@ struct AdminOptions {
   std::string kind;    // "segments", "offers", "journeys"
   std::string action;  // "list", "get", "apply", "validate", "delete"
   std::string target;  // file or id
+  int64_t version = 0;  // journeys delete --version (0 = every stored version of a retired journey)
 };
 
 int RunSend(const GlobalOptions& g, const SendOptions& o);

@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
              {"delete", "delete one by id", "id"}}) {
       auto* sub = cmd->add_subcommand(action, what);
       if (!arg.empty()) sub->add_option(arg, admin.target, arg)->required(action != "get" || kind != "journeys");
+      if (kind == "journeys" && action == "delete") {
+        sub->add_option("--version", admin.version,
+                        "delete only this stored version (default: every stored version of a journey the service "
+                        "does not run)");
+      }
       sub->callback([&admin, kind = kind, action = action] {
         admin.kind = kind;
         admin.action = action;

@@ -74,6 +74,14 @@ std::string Explain(const grpc::Status& status, const std::string& service, cons
       return absl::StrCat(service, " at ", address, " does not offer this call yet (UNIMPLEMENTED)");
     case grpc::StatusCode::PERMISSION_DENIED:
       return absl::StrCat(service, ": the API key lacks the scope for this call: ", status.error_message());
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return absl::StrCat(service, " refused the input (INVALID_ARGUMENT): ", status.error_message());
+    case grpc::StatusCode::NOT_FOUND:
+      return absl::StrCat(service, ": not found (NOT_FOUND): ", status.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return absl::StrCat(service, " refused it in the current state (FAILED_PRECONDITION): ", status.error_message());
+    case grpc::StatusCode::ABORTED:
+      return absl::StrCat(service, ": a concurrent change came first, retry (ABORTED): ", status.error_message());
     default:
       return absl::StrCat(service, ": ", status.error_message(), " (code ", status.error_code(), ")");
   }
