@@ -33,6 +33,9 @@
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_assigner.h"
+#include "services/recommend/experiment_config.h"
+#include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/periodic_task.h"
 #include "services/recommend/recommend_logic.h"
@@ -48,6 +51,9 @@ ABSL_FLAG(int, users, 20000, "customers with snapshots in Redis");
 ABSL_FLAG(std::string, redis_url, "", "Redis to use; empty = start a private redis-server");
 ABSL_FLAG(bool, promotion_gate, false,
           "apply the orchestration rules to promotional offers (global cap 3/day, cool-downs), as main.cc does");
+ABSL_FLAG(bool, experiments, false,
+          "also measure with two running experiments and a 5% holdout: the recommend load runs in four "
+          "alternating halves (off, on, off, on) and the JSON adds the overhead at p50/p99");
 
 namespace {
 
@@ -149,6 +155,33 @@ void Report(const char* name, Phase& phase, bool last) {
   }
   std::printf("}%s\n", last ? "" : ",");
 }
+
+// Adds `from`'s measurements to `into` (alternating rounds of one configuration).
+void Absorb(Phase& into, const Phase& from) {
+  into.latency_ns.insert(into.latency_ns.end(), from.latency_ns.begin(), from.latency_ns.end());
+  into.errors += from.errors.load();
+  into.degraded += from.degraded.load();
+  into.elapsed_s += from.elapsed_s;
+  into.process_cpu_s += from.process_cpu_s;
+  into.redis_cpu_s = from.redis_cpu_s < 0 ? -1 : std::max(0.0, into.redis_cpu_s) + from.redis_cpu_s;
+  for (const auto& [thread, cpu] : from.thread_cpu_s) into.thread_cpu_s[thread] += cpu;
+}
+
+double Quantile(std::vector<int64_t> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))] / 1e6;
+}
+
+// Two experiments running for every customer and a 5% holdout. Their variants rank as
+// production does (A/A), so the difference measured is what assignment, the reply fields
+// and exposure recording cost, not what a treatment saves or adds.
+constexpr char kBenchExperiments[] = R"(
+holdout: {share: 5%, salt: bench}
+experiments:
+  - {id: bench-products, layer: products, variants: [{id: control}, {id: same-ranking}]}
+  - {id: bench-offers, layer: offers, variants: [{id: control}, {id: same-offers}]}
+)";
 
 // Issues `issue(i, intended_start, on_done)` at the fixed rate and waits for completions.
 template <typename Issue>
@@ -261,9 +294,18 @@ int main(int argc, char** argv) {
   OfferStatsCache stats;
   Feedback feedback(FeedbackOptions{}, redis->get(), &stats, RealClock::Get());
   RecommendLogic logic(RecommendOptions{}, redis->get(), &store, &products, &model, &stats, RealClock::Get());
-  logic.SetServedListener([&](const ServedRecommendation& s) { feedback.OnServed(s); });
   PromotionGate promotion_gate(redis->get(), RealClock::Get(), orchestration::OrchestrationRules{}, "default");
   if (absl::GetFlag(FLAGS_promotion_gate)) logic.SetPromotionGate(&promotion_gate);
+  // Experiments wired as in main.cc; none until the "on" rounds of --experiments.
+  auto no_experiments = std::make_shared<const ExperimentSet>("default", ExperimentConfig{});
+  ExperimentStore experiments(no_experiments);
+  ExperimentRecorder recorder(ExperimentRecorderOptions{}, redis->get(), &experiments, RealClock::Get());
+  feedback.SetExperimentRecorder(&recorder);
+  logic.SetExperiments(&experiments);
+  logic.SetServedListener([&](const ServedRecommendation& s) {
+    feedback.OnServed(s);
+    recorder.RecordExposures(s.user_id, s.exposures, s.served_at);
+  });
   StreamLearner learner(redis->get(), &model, StreamLearnerOptions{}, RealClock::Get());
   learner.SetAliasCache(logic.aliases());
   CatalogAdmin admin("default", redis->get(), &store, &products);
@@ -277,6 +319,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   auto server = builder.BuildAndStart();
   feedback.Start();
+  recorder.Start();
   learner.Start();
   catalog_sync.Start();
   stats_refresh.Start();
@@ -327,6 +370,7 @@ int main(int argc, char** argv) {
     req.set_current_product_id(ProductAt(zipf_item()));
     req.set_limit(10);
   }
+  auto run_recommend = [&](Phase& recommend, double seconds) {
   RunOpenLoop(rate, seconds, redis_pid, recommend, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call {
       grpc::ClientContext ctx;
@@ -348,17 +392,51 @@ int main(int argc, char** argv) {
                                         recommend.done++;
                                       });
   });
+  };
+  Phase with_experiments;
+  const bool measure_experiments = absl::GetFlag(FLAGS_experiments);
+  if (!measure_experiments) {
+    run_recommend(recommend, seconds);
+  } else {
+    auto parsed = ParseExperimentsYaml(kBenchExperiments, "bench");
+    if (!parsed.ok() || !ValidateExperiments(&*parsed).ok()) {
+      std::fprintf(stderr, "bench experiments: %s\n", std::string(parsed.status().message()).c_str());
+      return 1;
+    }
+    auto on = std::make_shared<const ExperimentSet>("default", std::move(*parsed));
+    // Alternating halves, so drift over the run (Redis growing, other load) hits both alike.
+    for (int round = 0; round < 4; ++round) {
+      const bool experiments_on = round % 2 == 1;
+      experiments.Set(experiments_on ? on : no_experiments);
+      Phase part;
+      run_recommend(part, seconds / 2);
+      Absorb(experiments_on ? with_experiments : recommend, part);
+    }
+  }
 
   std::printf("{\n  \"rate\": %.0f, \"seconds\": %.1f, \"offers\": %d, \"products\": %d, \"users\": %d, \"cores\": %u,\n"
               "  \"promotion_gate\": %s,\n",
               rate, seconds, absl::GetFlag(FLAGS_offers), n_products, n_users, std::thread::hardware_concurrency(),
               absl::GetFlag(FLAGS_promotion_gate) ? "true" : "false");
   Report("empty_grpc", empty, false);
-  Report("get_recommendations", recommend, true);
+  Report("get_recommendations", recommend, !measure_experiments);
+  if (measure_experiments) {
+    Report("get_recommendations_experiments", with_experiments, false);
+    const double p50_off = Quantile(recommend.latency_ns, 0.5), p50_on = Quantile(with_experiments.latency_ns, 0.5);
+    const double p99_off = Quantile(recommend.latency_ns, 0.99), p99_on = Quantile(with_experiments.latency_ns, 0.99);
+    const double cpu_off = recommend.process_cpu_s / std::max<size_t>(1, recommend.latency_ns.size());
+    const double cpu_on = with_experiments.process_cpu_s / std::max<size_t>(1, with_experiments.latency_ns.size());
+    std::printf("  \"experiment_overhead\": {\"experiments\": 2, \"holdout_share\": 0.05, \"p50_off_ms\": %.3f, "
+                "\"p50_on_ms\": %.3f, \"p50_overhead_pct\": %.1f, \"p99_off_ms\": %.3f, \"p99_on_ms\": %.3f, "
+                "\"p99_overhead_pct\": %.1f, \"process_cpu_overhead_pct\": %.1f, \"exposure_writes_dropped\": %llu}\n",
+                p50_off, p50_on, 100 * (p50_on / p50_off - 1), p99_off, p99_on, 100 * (p99_on / p99_off - 1),
+                100 * (cpu_on / cpu_off - 1), static_cast<unsigned long long>(recorder.dropped()));
+  }
   std::printf("}\n");
   stats_refresh.Stop();
   catalog_sync.Stop();
   learner.Stop();
+  recorder.Stop();
   feedback.Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   return 0;

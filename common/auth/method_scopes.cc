@@ -58,6 +58,9 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.recommend.v1.Recommend/ValidateOffers", kScopeAdmin},
       {"journey.recommend.v1.Recommend/DeleteOffer", kScopeAdmin},
       {"journey.recommend.v1.Recommend/UpsertProducts", kScopeAdmin},
+      {"journey.recommend.v1.Recommend/GetExperimentResults", kScopeRecommendRead},
+      {"journey.recommend.v1.Recommend/ListExperiments", kScopeRecommendRead},
+      {"journey.recommend.v1.Recommend/ValidateExperiments", kScopeAdmin},
 
       {"journey.auth.v1.ApiKeys/CreateKey", kScopeAdmin},
       {"journey.auth.v1.ApiKeys/ListKeys", kScopeAdmin},

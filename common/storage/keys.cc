@@ -186,6 +186,14 @@ std::string ActionCounts(absl::string_view workspace) {
   return absl::StrCat(kPrefix, ":", workspace, ":orch:counts");
 }
 
+std::string ExperimentMembers(absl::string_view workspace, absl::string_view experiment_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":xp:{xp:", EscapeId(experiment_id), "}:members");
+}
+
+std::string ExperimentTotals(absl::string_view workspace, absl::string_view experiment_id) {
+  return absl::StrCat(kPrefix, ":", workspace, ":xp:{xp:", EscapeId(experiment_id), "}:totals");
+}
+
 std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
 
 std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }

@@ -146,6 +146,18 @@ std::string ActionDeadLetters(uint32_t partition);
 // (outcome: sent, deferred, released, suppressed, duplicate; delivered, dead_letter).
 std::string ActionCounts(absl::string_view workspace);
 
+// Experiments (and the holdout, experiment id "holdout"): two hashes per experiment, both
+// under the experiment's own hash tag {xp:<id>} (not the customer's: one script updates a
+// customer's record and the experiment's totals atomically, single-slot on a Cluster; the
+// price is that one experiment's writes go to one node).
+// Members: "e:<customer>" -> "<variant>|<first exposure ms>", "l:<customer>" -> last
+// exposure ms, "c:<customer>" / "k:<customer>" -> 1 once converted / clicked,
+// "r:<customer>" -> revenue so far, "o:<dedupe id>" -> 1 per order (or reported
+// conversion) already counted.
+std::string ExperimentMembers(absl::string_view workspace, absl::string_view experiment_id);
+// Totals: "<variant>|exposed", "|conversions", "|clicks", "|revenue", "|revenue_sq" -> number.
+std::string ExperimentTotals(absl::string_view workspace, absl::string_view experiment_id);
+
 // --- Auth ---
 // API keys of every workspace, in one place on purpose: a replica must recognise a key of
 // another workspace to refuse it with PERMISSION_DENIED. Both keys share the {auth} tag, so

@@ -1,6 +1,7 @@
 #include "services/recommend/feedback.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/strings/numbers.h"
@@ -144,6 +145,10 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
   if (request.outcome() == v1::OUTCOME_UNSPECIFIED || !v1::Outcome_IsValid(request.outcome())) {
     return absl::InvalidArgumentError(absl::StrCat("outcome: ", request.outcome(), " is not IMPRESSION, CLICK, CONVERSION or DISMISS"));
   }
+  if (!std::isfinite(request.value()) || request.value() < 0 || request.value() > 1e12) {
+    return absl::InvalidArgumentError(absl::StrCat("value: ", request.value(), " is not an amount in 0..1e12"));
+  }
+  if (request.order_id().size() > 256) return absl::InvalidArgumentError("order_id: longer than 256 characters");
   auto reply = redis_->Command({"GET", keys::Recommendation(options_.workspace, request.recommendation_id())});
   if (!reply.ok()) return absl::UnavailableError(absl::StrCat("reading the recommendation: ", reply.status().message()));
   v1::RecommendationRecord record;
@@ -162,6 +167,21 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
                           : request.outcome() == v1::OUTCOME_CONVERSION ? kConversion
                                                                         : kDismiss;
     CountOutcome(record, request.item_id(), outcome);
+  }
+  const bool conversion = request.outcome() == v1::OUTCOME_CONVERSION;
+  if (experiments_ != nullptr && (conversion || request.outcome() == v1::OUTCOME_CLICK)) {
+    ExperimentOutcome x;
+    x.customer_id = record.user_id();
+    x.kind = conversion ? OutcomeKind::kConversion : OutcomeKind::kClick;
+    if (conversion) {
+      // One recommendation converts once; with an order id, that order counts once whether
+      // it is reported here, again, or seen as Order Completed in the stream.
+      x.dedupe_id = request.order_id().empty() ? absl::StrCat("rec:", request.recommendation_id())
+                                               : absl::StrCat("order:", request.order_id());
+      x.revenue = request.value();
+    }
+    x.at = clock_->Now();
+    experiments_->RecordOutcome(x);
   }
   return v1::ReportOutcomeResponse();
 }

@@ -21,6 +21,7 @@
 #include "common/storage/redis_client.h"
 #include "common/time/clock.h"
 #include "journey/recommend/v1/recommend.pb.h"
+#include "services/recommend/experiment_recorder.h"
 #include "services/recommend/offer_ranker.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/stream_learner.h"
@@ -71,6 +72,9 @@ class Feedback final : public server::BackgroundWorker {
   void OnServed(const ServedRecommendation& served);
   void OnOrders(const std::vector<CompletedOrder>& orders);
 
+  // Reported clicks and conversions also count in experiments (unset = no experiments).
+  void SetExperimentRecorder(ExperimentRecorder* recorder) { experiments_ = recorder; }
+
   absl::StatusOr<v1::ReportOutcomeResponse> ReportOutcome(const v1::ReportOutcomeRequest& request);
   absl::StatusOr<v1::GetOfferStatsResponse> GetOfferStats(const v1::GetOfferStatsRequest& request);
   // Reloads the cache from Redis (periodic task).
@@ -93,6 +97,7 @@ class Feedback final : public server::BackgroundWorker {
   storage::RedisClient* redis_;
   OfferStatsCache* cache_;
   const Clock* clock_;
+  ExperimentRecorder* experiments_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<storage::RedisCommand> queue_;

@@ -11,6 +11,9 @@
 #include "common/server/service_runtime.h"
 #include "common/time/clock.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_assigner.h"
+#include "services/recommend/experiment_config.h"
+#include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/item_model.h"
 #include "services/recommend/offer_catalog.h"
@@ -23,6 +26,8 @@
 ABSL_FLAG(std::string, offers_file, "", "offer catalog YAML (default <config_dir>/offers/default.yaml)");
 ABSL_FLAG(std::string, products_file, "",
           "product catalog, CSV or JSON (default <config_dir>/products/default.csv when it exists)");
+ABSL_FLAG(std::string, experiments_dir, "",
+          "experiment and holdout definitions, *.yaml (default <config_dir>/experiments; missing = none)");
 ABSL_FLAG(int, redis_timeout_ms, 50, "longest wait for a request's Redis read before answering degraded");
 ABSL_FLAG(int, max_per_category, 4, "diversity: at most this many recommended products of one category");
 ABSL_FLAG(std::string, triggers_dir, "",
@@ -66,6 +71,12 @@ int main(int argc, char** argv) {
       return ConfigError("--products_file: " + products_file + ": " + std::string(st.message()));
     }
   }
+  std::string experiments_dir = absl::GetFlag(FLAGS_experiments_dir);
+  if (experiments_dir.empty()) experiments_dir = cfg.config_dir + "/experiments";
+  auto experiment_config = LoadExperimentsDir(experiments_dir);
+  if (!experiment_config.ok()) {
+    return ConfigError("--experiments_dir: " + std::string(experiment_config.status().message()));
+  }
   if (absl::GetFlag(FLAGS_redis_timeout_ms) <= 0) return ConfigError("--redis_timeout_ms: must be > 0");
   std::string triggers_dir = absl::GetFlag(FLAGS_triggers_dir);
   if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
@@ -93,29 +104,48 @@ int main(int argc, char** argv) {
   options.redis_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_redis_timeout_ms));
   options.max_per_category = absl::GetFlag(FLAGS_max_per_category);
   options.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_recommend_seed));
+  const size_t experiment_count = experiment_config->experiments.size();
+  const uint32_t holdout_bp = experiment_config->holdout.assignment.share_bp;
+  ExperimentStore experiments(std::make_shared<const ExperimentSet>(cfg.workspace, std::move(*experiment_config)));
+  ExperimentRecorderOptions recorder_options;
+  recorder_options.workspace = cfg.workspace;
+  ExperimentRecorder recorder(recorder_options, redis, &experiments, clock);
+  feedback.SetExperimentRecorder(&recorder);
+
   RecommendLogic logic(options, redis, &offer_store, &products, &model, &stats, clock);
-  logic.SetServedListener([&feedback](const ServedRecommendation& s) { feedback.OnServed(s); });
   PromotionGate promotion_gate(redis, clock, orchestration_config->rules, cfg.workspace);
   logic.SetPromotionGate(&promotion_gate);
+  logic.SetExperiments(&experiments);
+  logic.SetServedListener([&feedback, &recorder](const ServedRecommendation& s) {
+    feedback.OnServed(s);
+    recorder.RecordExposures(s.user_id, s.exposures, s.served_at);
+  });
 
   StreamLearnerOptions learner_options;
   learner_options.workspace = cfg.workspace;
   learner_options.partitions = cfg.partitions;
   StreamLearner learner(redis, &model, learner_options, clock);
   learner.SetAliasCache(logic.aliases());
-  learner.SetOrderListener([&feedback](const std::vector<CompletedOrder>& orders) { feedback.OnOrders(orders); });
+  learner.SetOrderListener([&feedback, &recorder](const std::vector<CompletedOrder>& orders) {
+    feedback.OnOrders(orders);
+    recorder.OnOrders(orders);
+  });
 
   CatalogAdmin admin(cfg.workspace, redis, &offer_store, &products);
   PeriodicTask catalog_sync("offer catalog sync", absl::Seconds(1), [&admin] { return admin.SyncFromRedis(); });
   PeriodicTask stats_refresh("offer stats refresh", absl::Seconds(2), [&feedback] { return feedback.RefreshCache(); });
 
   RecommendService service(&logic, &admin, &feedback);
+  service.SetExperiments(&experiments, &recorder);
   (*runtime)->AddService(&service, "journey.recommend.v1.Recommend");
   (*runtime)->AddWorker(&learner);
   (*runtime)->AddWorker(&feedback);
+  (*runtime)->AddWorker(&recorder);
   (*runtime)->AddWorker(&catalog_sync);
   (*runtime)->AddWorker(&stats_refresh);
   log::Info("offer catalog loaded", {{"file", offers_file}, {"offers", std::to_string((*catalog)->offers().size())},
-                                     {"products", std::to_string(products.size())}});
+                                     {"products", std::to_string(products.size())},
+                                     {"experiments", std::to_string(experiment_count)},
+                                     {"holdout_bp", std::to_string(holdout_bp)}});
   return (*runtime)->Run();
 }

@@ -127,7 +127,8 @@ const char* OfferRanker::IneligibleCandidate(const CompiledOffer& c, const Custo
 }
 
 std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const CustomerContext& customer,
-                                           const OfferStatsView* stats, size_t limit, std::mt19937_64& rng) const {
+                                           const OfferStatsView* stats, size_t limit, std::mt19937_64& rng,
+                                           const RankVariant& variant) const {
   struct Scored {
     const CompiledOffer* offer;
     double score;
@@ -146,6 +147,7 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   for (uint32_t index : candidates) {
     const CompiledOffer& c = catalog.offers()[index];
     if (*IneligibleCandidate(c, customer, table.get()) != '\0') continue;
+    if (variant.only_offer_ids != nullptr && !Contains(*variant.only_offer_ids, c.offer.id())) continue;
     const v1::Offer& o = c.offer;
     Scored s{&c, 0, 0, 0, nullptr};
     double affinity = 1.0;
@@ -160,7 +162,9 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     s.clicks = outcomes.clicks;
     const double reward = static_cast<double>(outcomes.clicks) + options_.conversion_reward * outcomes.conversions;
     const double trials = std::max<double>(static_cast<double>(outcomes.impressions), reward);
-    const double theta = SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng);
+    const double theta = variant.baseline  ? 0.5
+                         : variant.explore ? SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng)
+                                           : (1.0 + reward) / (2.0 + trials);
     // Priority tiers first (a whole point each), then weight x affinity x sampled rate.
     s.score = o.priority() + o.weight() * affinity * theta;
     scored.push_back(s);
@@ -183,6 +187,11 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     RankedOffer r;
     r.offer = s.offer;
     r.score = s.score;
+    if (variant.baseline) {
+      r.reasons.push_back("baseline: holdout, not personalized");
+      out.push_back(std::move(r));
+      continue;
+    }
     r.reasons.push_back(customer.degraded ? "fallback: customer state unavailable"
                                           : absl::StrCat("stage: ", HumanName(customer.stage)));
     if (customer.placement != v1::PLACEMENT_UNSPECIFIED && s.offer->placement_mask != 0) {
@@ -193,7 +202,9 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     } else if (!customer.degraded && !o.personas().empty()) {
       r.reasons.push_back(absl::StrCat("persona: ", HumanName(customer.persona)));
     }
-    if (s.impressions < 100) {
+    if (!variant.explore) {
+      r.reasons.push_back("exploration off");
+    } else if (s.impressions < 100) {
       r.reasons.push_back(absl::StrCat("exploring: ", s.impressions, " impressions so far"));
     } else {
       r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * s.clicks / s.impressions));

@@ -76,6 +76,18 @@ struct OfferRankerOptions {
   double conversion_reward = 3.0;
 };
 
+// What an experiment variant or the holdout changes in ranking (defaults: production).
+struct RankVariant {
+  // Thompson sampling; off = the posterior mean, so a proven offer always wins.
+  bool explore = true;
+  // Only these offers may be shown (an experiment's offer set); null = every offer.
+  const std::vector<std::string>* only_offer_ids = nullptr;
+  // The holdout's non-personalized baseline: the customer context passed must be the
+  // stateless one (degraded = true); offers are scored by priority and weight alone, with
+  // no statistics and no randomness, so every holdout customer at a placement sees the same.
+  bool baseline = false;
+};
+
 struct RankedOffer {
   const CompiledOffer* offer = nullptr;
   double score = 0;
@@ -93,7 +105,8 @@ class OfferRanker {
                          const OfferStatsTable* stats) const;
 
   std::vector<RankedOffer> Rank(const OfferCatalog& catalog, const CustomerContext& customer,
-                                const OfferStatsView* stats, size_t limit, std::mt19937_64& rng) const;
+                                const OfferStatsView* stats, size_t limit, std::mt19937_64& rng,
+                                const RankVariant& variant = {}) const;
 
  private:
   // The filters beyond stage and placement, which the catalog's index already applied.

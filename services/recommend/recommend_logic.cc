@@ -135,8 +135,26 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     out.set_stage(customer.stage);
   }
 
+  // Experiments and the holdout: decided by the canonical id `uid` resolved above, so a
+  // visitor who logged in is assigned as the customer they became.
+  Assignment assignment;
+  const std::shared_ptr<const ExperimentSet> experiments = experiments_ != nullptr ? experiments_->Get() : nullptr;
+  if (experiments != nullptr) {
+    assignment = experiments->Assign(uid, {customer.stage, &customer.segments, request.placement(), now, snap.ok});
+  }
+  RankVariant variant;
+  variant.explore = assignment.treatment.exploration;
+  if (!assignment.treatment.offer_ids.empty()) variant.only_offer_ids = &assignment.treatment.offer_ids;
+  // The holdout's baseline is ranked without the customer: what a customer we know nothing
+  // about would get (offers that need no state, any stage, by priority and weight).
+  CustomerContext nobody;
+  nobody.placement = customer.placement;
+  nobody.now = now;
+  nobody.degraded = true;
+  variant.baseline = assignment.holdout;
+
   std::shared_ptr<const OfferCatalog> catalog = offers_->Get();
-  for (RankedOffer& r : ranker_.Rank(*catalog, customer, stats_, limit, Rng())) {
+  for (RankedOffer& r : ranker_.Rank(*catalog, assignment.holdout ? nobody : customer, stats_, limit, Rng(), variant)) {
     v1::OfferRecommendation* o = out.add_offers();
     o->set_offer_id(r.offer->offer.id());
     o->set_kind(r.offer->offer.kind());
@@ -148,7 +166,21 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
   if (promotion_gate_ != nullptr && snap.ok) {
     promotion_gate_->Apply(uid, request.placement(), snap.journey.time_zone(), &out);
   }
-  RankProducts(request, uid, snap, limit, &out);
+  const ProductMode products = assignment.holdout                                         ? ProductMode::kBaseline
+                               : assignment.treatment.ranking == ProductRanking::kPopularity ? ProductMode::kPopularity
+                                                                                             : ProductMode::kSession;
+  RankProducts(request, uid, snap, limit, products, &out);
+  out.set_holdout(assignment.holdout);
+  for (const ExperimentArm& arm : assignment.arms) {
+    v1::ExperimentAssignment* a = out.add_experiments();
+    a->set_experiment_id(arm.experiment->id);
+    a->set_variant(arm.variant->id);
+    a->set_layer(arm.experiment->layer);
+  }
+  if (!assignment.arms.empty()) {
+    out.set_experiment(assignment.arms[0].experiment->id);
+    out.set_variant(assignment.arms[0].variant->id);
+  }
 
   if (!out.degraded() && listener_) {
     ServedRecommendation served;
@@ -164,29 +196,39 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     }
     for (const auto& p : out.products()) served.product_ids.push_back(p.product_id());
     served.served_at = now;
+    for (const ExperimentArm& arm : assignment.arms) served.exposures.push_back({arm.experiment->id, arm.variant->id});
+    if (assignment.holdout_arm.experiment != nullptr) {
+      served.exposures.push_back({assignment.holdout_arm.experiment->id, assignment.holdout_arm.variant->id});
+    }
     listener_(served);
   }
   return out;
 }
 
 void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid,
-                                  const Snapshots& snap, size_t limit, v1::GetRecommendationsResponse* out) const {
+                                  const Snapshots& snap, size_t limit, ProductMode mode,
+                                  v1::GetRecommendationsResponse* out) const {
   // The session as the model reads it, oldest first, the item on screen last: the
   // journey's view of the current session (else the session this replica saw in the
   // stream, else a few recent products), then the request's cart and current product,
   // which are fresher than any snapshot.
-  std::vector<std::string> session(snap.journey.session_product_ids().begin(),
-                                   snap.journey.session_product_ids().end());
-  if (session.empty()) session = model_->SessionItems(uid);
-  if (session.empty()) {
-    const auto& recent = snap.journey.recent_product_ids();  // newest first
-    for (int i = std::min(recent.size(), options_.recent_as_session) - 1; i >= 0; --i) session.push_back(recent[i]);
+  // Popularity modes have no session: the list is the trending/popular ranking.
+  std::vector<std::string> session;
+  if (mode == ProductMode::kSession) {
+    session.assign(snap.journey.session_product_ids().begin(), snap.journey.session_product_ids().end());
+    if (session.empty()) session = model_->SessionItems(uid);
+    if (session.empty()) {
+      const auto& recent = snap.journey.recent_product_ids();  // newest first
+      for (int i = std::min(recent.size(), options_.recent_as_session) - 1; i >= 0; --i) session.push_back(recent[i]);
+    }
+    for (const auto& id : request.cart_product_ids()) session.push_back(id);
+    if (!request.current_product_id().empty()) session.push_back(request.current_product_id());
   }
-  for (const auto& id : request.cart_product_ids()) session.push_back(id);
-  if (!request.current_product_id().empty()) session.push_back(request.current_product_id());
 
   const std::shared_ptr<const ProductCatalog::Table> catalog = products_->Snapshot();
-  const auto& bought = snap.journey.purchased_product_ids();
+  static const google::protobuf::RepeatedPtrField<std::string> kNothingBought;
+  // The baseline does not know what the customer bought.
+  const auto& bought = mode == ProductMode::kBaseline ? kNothingBought : snap.journey.purchased_product_ids();
   auto was_bought = [&](const std::string& id) { return std::find(bought.begin(), bought.end(), id) != bought.end(); };
   auto allowed = [&](const std::string& id) {
     const v1::ProductInfo* p = catalog->Find(id);

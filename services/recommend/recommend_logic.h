@@ -18,6 +18,7 @@
 #include "journey/common/v1/common.pb.h"
 #include "journey/recommend/v1/recommend.pb.h"
 #include "services/recommend/alias_cache.h"
+#include "services/recommend/experiment_assigner.h"
 #include "services/recommend/item_model.h"
 #include "services/recommend/offer_ranker.h"
 #include "services/recommend/offer_store.h"
@@ -54,6 +55,8 @@ struct ServedRecommendation {
   std::vector<std::string> lifetime_capped_offer_ids;
   std::vector<std::string> product_ids;
   absl::Time served_at;
+  // The experiments (and the holdout) the answer was served under: exposures to record.
+  std::vector<ExposureRecord> exposures;
 };
 
 class RecommendLogic {
@@ -71,6 +74,8 @@ class RecommendLogic {
 
   // Orchestration rules on promotional offers (optional; set before serving).
   void SetPromotionGate(const PromotionGate* gate) { promotion_gate_ = gate; }
+  // Experiments and the holdout; unset = none (every customer personalized, no exposures).
+  void SetExperiments(const ExperimentStore* experiments) { experiments_ = experiments; }
 
   uint64_t degraded_count() const { return degraded_.load(); }
   // Ids known to belong to another customer; the stream learner feeds it MERGEs.
@@ -87,8 +92,12 @@ class RecommendLogic {
   // names another customer, *uid becomes that customer and their state is read (the only
   // second round trip, once per id and replica: the answer is cached).
   Snapshots Read(std::string* uid, bool check_alias, absl::Time now, absl::Duration timeout, CustomerContext* customer);
+  // kSession: the session model (production); kPopularity: an experiment's popularity
+  // ranking (trending/popular, the customer's purchases still filtered out); kBaseline: the
+  // holdout's (trending/popular in stock, nothing about the customer).
+  enum class ProductMode { kSession, kPopularity, kBaseline };
   void RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid, const Snapshots& snap,
-                    size_t limit, v1::GetRecommendationsResponse* out) const;
+                    size_t limit, ProductMode mode, v1::GetRecommendationsResponse* out) const;
   std::string NewRecommendationId();
   std::mt19937_64& Rng();
 
@@ -102,6 +111,7 @@ class RecommendLogic {
   OfferRanker ranker_;
   std::function<void(const ServedRecommendation&)> listener_;
   const PromotionGate* promotion_gate_ = nullptr;
+  const ExperimentStore* experiments_ = nullptr;
   AliasCache aliases_;
   std::atomic<uint64_t> degraded_{0};
   std::atomic<uint64_t> rng_streams_{0};

@@ -92,4 +92,39 @@ grpc::ServerUnaryReactor* RecommendService::UpsertProducts(grpc::CallbackServerC
   return OnWorker(ctx, __func__, resp, [this, req] { return admin_->UpsertProducts(*req); });
 }
 
+grpc::ServerUnaryReactor* RecommendService::GetExperimentResults(grpc::CallbackServerContext* ctx,
+                                                                 const v1::GetExperimentResultsRequest* req,
+                                                                 v1::GetExperimentResultsResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [this, req]() -> absl::StatusOr<v1::GetExperimentResultsResponse> {
+    if (recorder_ == nullptr) return absl::NotFoundError("experiment_id: no experiments are configured");
+    return recorder_->Results(req->experiment_id());
+  });
+}
+
+grpc::ServerUnaryReactor* RecommendService::ListExperiments(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListExperimentsRequest*,
+                                                            v1::ListExperimentsResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [this]() -> absl::StatusOr<v1::ListExperimentsResponse> {
+    std::shared_ptr<const ExperimentSet> set = experiments_ != nullptr ? experiments_->Get() : nullptr;
+    if (set == nullptr) return v1::ListExperimentsResponse();
+    return DescribeExperiments(set->config(), absl::Now());
+  });
+}
+
+grpc::ServerUnaryReactor* RecommendService::ValidateExperiments(grpc::CallbackServerContext* ctx,
+                                                                const v1::ValidateExperimentsRequest* req,
+                                                                v1::ValidateExperimentsResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [req]() -> absl::StatusOr<v1::ValidateExperimentsResponse> {
+    if (req->yaml().size() > (1 << 20)) return absl::InvalidArgumentError("yaml: larger than 1 MiB");
+    v1::ValidateExperimentsResponse out;
+    auto parsed = ParseExperimentsYaml(req->yaml(), req->source().empty() ? "request" : req->source());
+    absl::Status st = parsed.status();
+    if (parsed.ok()) st = ::journey::recommend::ValidateExperiments(&*parsed);
+    out.set_valid(st.ok());
+    if (!st.ok()) out.add_errors(std::string(st.message()));
+    if (st.ok()) out.set_experiments(static_cast<int32_t>(parsed->experiments.size()));
+    return out;
+  });
+}
+
 }  // namespace journey::recommend

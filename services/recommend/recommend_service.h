@@ -6,6 +6,7 @@
 #include "common/server/gated_service.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/request_workers.h"
@@ -18,6 +19,12 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
   // a Redis round trip plus the ranking), more only add contention on two cores.
   RecommendService(RecommendLogic* logic, CatalogAdmin* admin, Feedback* feedback, int workers = 4)
       : logic_(logic), admin_(admin), feedback_(feedback), workers_(workers) {}
+
+  // Experiments: results, the loaded definitions, validation. Unset = none configured.
+  void SetExperiments(const ExperimentStore* experiments, const ExperimentRecorder* recorder) {
+    experiments_ = experiments;
+    recorder_ = recorder;
+  }
 
   grpc::ServerUnaryReactor* GetRecommendations(grpc::CallbackServerContext* ctx, const v1::GetRecommendationsRequest* req,
                                                v1::GetRecommendationsResponse* resp) override;
@@ -35,6 +42,14 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
                                         v1::DeleteOfferResponse* resp) override;
   grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* ctx, const v1::UpsertProductsRequest* req,
                                            v1::UpsertProductsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetExperimentResults(grpc::CallbackServerContext* ctx,
+                                                 const v1::GetExperimentResultsRequest* req,
+                                                 v1::GetExperimentResultsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListExperiments(grpc::CallbackServerContext* ctx, const v1::ListExperimentsRequest* req,
+                                            v1::ListExperimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ValidateExperiments(grpc::CallbackServerContext* ctx,
+                                                const v1::ValidateExperimentsRequest* req,
+                                                v1::ValidateExperimentsResponse* resp) override;
 
  private:
   // Admits the call (API key, scope, rate limit: gated_service.h), runs `handler` (returning
@@ -46,6 +61,8 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
   RecommendLogic* logic_;
   CatalogAdmin* admin_;
   Feedback* feedback_;
+  const ExperimentStore* experiments_ = nullptr;
+  const ExperimentRecorder* recorder_ = nullptr;
   RequestWorkers workers_;  // last: joined before the members its tasks use go away
 };
 

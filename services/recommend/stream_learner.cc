@@ -1,5 +1,7 @@
 #include "services/recommend/stream_learner.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "common/storage/keys.h"
@@ -127,7 +129,12 @@ void StreamLearner::Apply(const cv1::EventEnvelope& env, std::vector<CompletedOr
   }
   for (const auto& id : products) model_->Observe(uid, id, t, weight);
   if (ev.name() == "Order Completed" && orders != nullptr) {
-    orders->push_back({env.workspace_id(), uid, std::move(products), t});
+    double revenue = ev.revenue();
+    if (revenue == 0) {
+      for (const auto& p : ev.products()) revenue += p.price() * std::max(1, p.quantity());
+    }
+    orders->push_back({env.workspace_id(), uid, std::move(products), t,
+                       !ev.order_id().empty() ? ev.order_id() : ev.message_id(), revenue});
   }
 }
 

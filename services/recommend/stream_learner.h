@@ -39,6 +39,9 @@ struct CompletedOrder {
   std::string user_id;
   std::vector<std::string> product_ids;
   absl::Time at;
+  // The order id, else the event's message id (ingest dedupes by it): what counts an order once.
+  std::string order_id;
+  double revenue = 0;  // the event's revenue, else the sum of price x quantity of its products
 };
 
 // Event name -> how strong a signal of interest it is; 0 = not a product interaction.

@@ -40,7 +40,7 @@ OPERATOR_SECRETS = {"journey-redis", "journey-api-keys", "journey-tls"}
 PENDING_FLAGS = {}
 # Variables in the manifests that are not flags (parts of JOURNEY_REDIS_URL).
 NOT_FLAGS = {"REDIS_PASSWORD", "REDIS_SCHEME", "REDIS_ADDRS"}
-CONFIG_DIRS = ("journeys", "segments", "offers", "products", "triggers")
+CONFIG_DIRS = ("journeys", "segments", "offers", "products", "triggers", "experiments")
 DEFINITION_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 
 

@@ -137,6 +137,10 @@ int RunRecommend(const GlobalOptions& g, const RecommendOptions& o) {
     return 0;
   }
   std::cout << "stage " << response.stage() << (response.degraded() ? " (degraded)" : "") << "\n";
+  if (response.holdout()) std::cout << "holdout: the non-personalized baseline\n";
+  for (const auto& e : response.experiments()) {
+    std::cout << "experiment " << e.experiment_id() << ": variant " << e.variant() << "\n";
+  }
   for (const auto& offer : response.offers()) {
     std::printf("  offer   %-28s %6.3f  %s\n", offer.offer_id().c_str(), offer.score(),
                 absl::StrJoin(offer.reasons(), "; ").c_str());

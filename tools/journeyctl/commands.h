@@ -80,6 +80,12 @@ int RunMap(const GlobalOptions& g, const MapOptions& o);
 int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
 int RunSimulate(const GlobalOptions& g, const SimulateOptions& o);
 int RunAdmin(const GlobalOptions& g, const AdminOptions& o);
+// experiments list | results ID | validate FILE (recommend).
+struct ExperimentsOptions {
+  std::string action;  // "list", "results", "validate"
+  std::string target;  // experiment id or file
+};
+int RunExperiments(const GlobalOptions& g, const ExperimentsOptions& o);
 // keys create|list|revoke (journey.auth.v1.ApiKeys on the service named by `via`).
 struct KeysOptions {
   std::string action;  // "create", "list", "revoke"

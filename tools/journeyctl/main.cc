@@ -155,6 +155,20 @@ int main(int argc, char** argv) {
     }
   }
 
+  ExperimentsOptions experiments;
+  auto* experiments_cmd = app.add_subcommand("experiments", "experiments and the holdout (recommend): list, results");
+  experiments_cmd->require_subcommand(1);
+  experiments_cmd->add_subcommand("list", "the loaded experiments and the holdout")->callback([&experiments] {
+    experiments.action = "list";
+  });
+  auto* experiments_results = experiments_cmd->add_subcommand(
+      "results", "per variant: exposed, conversions, rates, revenue per customer, uplift with 95% CI");
+  experiments_results->add_option("id", experiments.target, "experiment id, or holdout")->required();
+  experiments_results->callback([&experiments] { experiments.action = "results"; });
+  auto* experiments_validate = experiments_cmd->add_subcommand("validate", "check an experiments YAML file");
+  experiments_validate->add_option("file", experiments.target, "file")->required();
+  experiments_validate->callback([&experiments] { experiments.action = "validate"; });
+
   KeysOptions keys;
   auto* keys_cmd = app.add_subcommand("keys", "API keys of the services' workspace: create, list, revoke (admin key)");
   keys_cmd->require_subcommand(1);
@@ -186,6 +200,7 @@ int main(int argc, char** argv) {
   for (auto* cmd : admin_cmds) {
     if (*cmd) return RunAdmin(g, admin);
   }
+  if (*experiments_cmd) return RunExperiments(g, experiments);
   if (*keys_cmd) return RunKeys(g, keys);
   if (*health_cmd) return RunHealth(g, wait_s);
   if (*send_cmd) return RunSend(g, send);
