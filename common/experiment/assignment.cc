@@ -3,11 +3,15 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <cmath>
 #include <memory>
 
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace journey::experiment {
 
@@ -29,6 +33,17 @@ uint32_t AssignmentBucket(absl::string_view workspace, absl::string_view salt, a
   uint64_t head = 0;
   for (int i = 0; i < 8; ++i) head = (head << 8) | digest[i];
   return static_cast<uint32_t>(head % kAssignmentBuckets);
+}
+
+bool ParseShare(absl::string_view text, uint32_t* bp) {
+  absl::string_view s = absl::StripAsciiWhitespace(text);
+  double x = 0;
+  const bool percent = absl::ConsumeSuffix(&s, "%");
+  if (!absl::SimpleAtod(s, &x) || !std::isfinite(x)) return false;
+  if (percent) x /= 100.0;
+  if (x < 0 || x > 1) return false;
+  *bp = static_cast<uint32_t>(std::llround(x * kAssignmentBuckets));
+  return true;
 }
 
 bool InHoldout(const HoldoutConfig& holdout, absl::string_view workspace, absl::string_view customer_id) {

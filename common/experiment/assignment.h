@@ -25,4 +25,9 @@ struct HoldoutConfig {
 };
 bool InHoldout(const HoldoutConfig& holdout, absl::string_view workspace, absl::string_view customer_id);
 
+// A share as config files write it, "5%" or "0.05", in basis points; false unless a number in
+// [0, 1] (0% to 100%). One parser, so recommend's experiments and the journey's triggers read
+// the same holdout from config/experiments/*.yaml.
+bool ParseShare(absl::string_view text, uint32_t* bp);
+
 }  // namespace journey::experiment

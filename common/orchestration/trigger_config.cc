@@ -310,11 +310,12 @@ absl::StatusOr<experiment::HoldoutConfig> LoadHoldout(const std::string& experim
     if (!h.IsMap()) {
       r.Error(h, "holdout", "must be {share: 0.05, salt: holdout}");
     } else {
-      double share = holdout.share_bp / double(experiment::kAssignmentBuckets);
-      if (h["share"] && r.Number(h["share"], "holdout.share", &share) && (share < 0 || share > 1)) {
-        r.Error(h["share"], "holdout.share", "must be a fraction in [0, 1]");
+      // The same share syntax as recommend's experiments ("5%" or 0.05).
+      if (const YAML::Node share = h["share"]) {
+        if (!share.IsScalar() || !experiment::ParseShare(share.Scalar(), &holdout.share_bp)) {
+          r.Error(share, "holdout.share", "must be a share in [0, 1], e.g. 5% or 0.05");
+        }
       }
-      holdout.share_bp = static_cast<uint32_t>(std::lround(share * experiment::kAssignmentBuckets));
       if (h["salt"]) r.String(h["salt"], "holdout.salt", &holdout.salt);
     }
     if (!r.errors().empty()) return JoinErrors(r.errors());

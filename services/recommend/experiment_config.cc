@@ -41,18 +41,6 @@ bool IsId(const std::string& s) {
   return true;
 }
 
-// "5%" or a fraction "0.05" -> basis points.
-bool ParseShare(const std::string& text, uint32_t* bp) {
-  absl::string_view s = absl::StripAsciiWhitespace(text);
-  double x = 0;
-  const bool percent = absl::ConsumeSuffix(&s, "%");
-  if (!absl::SimpleAtod(s, &x) || !std::isfinite(x)) return false;
-  if (percent) x /= 100.0;
-  if (x < 0 || x > 1) return false;
-  *bp = static_cast<uint32_t>(std::llround(x * kAssignmentBuckets));
-  return true;
-}
-
 // "24h", "90m", "7d".
 bool ParseWindow(const std::string& text, absl::Duration* out) {
   absl::string_view s = absl::StripAsciiWhitespace(text);
@@ -103,7 +91,7 @@ absl::Status ParseHoldout(const std::string& source, const YAML::Node& node, Hol
     const YAML::Node& v = kv.second;
     const std::string path = "holdout." + key;
     if (key == "share") {
-      if (!v.IsScalar() || !ParseShare(v.Scalar(), &h->assignment.share_bp)) {
+      if (!v.IsScalar() || !experiment::ParseShare(v.Scalar(), &h->assignment.share_bp)) {
         return Bad(source, v, path, absl::StrCat("\"", v.Scalar(), "\" is not a share (want e.g. 5% or 0.05)"));
       }
       if (h->assignment.share_bp > 5000) return Bad(source, v, path, "must be at most 50%");
@@ -214,7 +202,7 @@ absl::Status ParseExperiment(const std::string& source, const YAML::Node& node, 
       e->layer = v.Scalar();
       if (!IsId(e->layer)) return Bad(source, v, path, absl::StrCat("\"", e->layer, "\" is not an id"));
     } else if (key == "traffic") {
-      if (!ParseShare(v.Scalar(), &e->traffic_bp) || e->traffic_bp == 0) {
+      if (!experiment::ParseShare(v.Scalar(), &e->traffic_bp) || e->traffic_bp == 0) {
         return Bad(source, v, path, absl::StrCat("\"", v.Scalar(), "\" is not a share above 0 (want e.g. 50% or 0.5)"));
       }
     } else if (key == "start") {

@@ -90,7 +90,14 @@ TEST(TriggerConfigTest, HoldoutFromExperimentsOrDefault) {
   std::ofstream(dir + "/ab.yaml") << "holdout: {share: 5}\n";
   auto bad = LoadHoldout(dir);
   ASSERT_FALSE(bad.ok());
-  EXPECT_TRUE(absl::StrContains(bad.status().message(), "ab.yaml:1: holdout.share: must be a fraction")) << bad.status();
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "ab.yaml:1: holdout.share: must be a share")) << bad.status();
+  // The syntax recommend's experiments use, and the shipped file, read the same.
+  std::ofstream(dir + "/ab.yaml") << "holdout: {share: 5%, salt: h3}\n";
+  auto percent = LoadHoldout(dir);
+  ASSERT_TRUE(percent.ok()) << percent.status();
+  EXPECT_EQ(percent->share_bp, 500u);
+  auto shipped = LoadHoldout(std::string(JOURNEY_SOURCE_DIR) + "/config/experiments");
+  ASSERT_TRUE(shipped.ok()) << shipped.status();
 }
 
 TEST(QuietHoursTest, WrapsOverMidnightInTheCustomersZone) {
