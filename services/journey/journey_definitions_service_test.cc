@@ -173,8 +173,15 @@ TEST_F(JourneyDefinitionsServiceTest, ARetiredJourneyIsListedAndDeletedWhole) {
   const std::string path = std::string(mkdtemp(tmpl)) + "/shop.yaml";
   const std::string shop = absl::StrReplaceAll(kDefinitionYaml, {{"id: default", "id: shop"}});
   std::ofstream(path) << shop;
+  // Its definition has fewer stages than the shipped triggers name, so it runs without them
+  // (a trigger naming a stage the definition lacks is a configuration error).
+  char no_triggers[] = "/tmp/journey-no-triggers-XXXXXX";
+  const std::string triggers_dir = mkdtemp(no_triggers);
   testing::ServiceProcess retired("journey", redis_.url(),
-                                  {{"partitions", "2"}, {"replica_id", "shop"}, {"journey_definition", path}});
+                                  {{"partitions", "2"},
+                                   {"replica_id", "shop"},
+                                   {"journey_definition", path},
+                                   {"triggers_dir", triggers_dir}});
   ASSERT_TRUE(retired.Start().ok()) << retired.LogTail();
   EXPECT_EQ(Apply(retired, shop), 2);
   EXPECT_EQ(Apply(retired, shop), 3);
