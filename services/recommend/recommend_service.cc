@@ -20,24 +20,22 @@ grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext
                                                      Handler handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const bool queued = workers_.TrySubmit([this, ctx, method, reactor, resp, handler = std::move(handler)]() mutable {
-    auto call = Admit(ctx, method);
-    if (!call.ok()) {
-      reactor->Finish(call.status());
-      return;
-    }
-    // Behind after a burst: a call whose caller already gave up is not worth the work, and
-    // skipping it is what lets the queue catch up.
-    if (ctx->deadline() < std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued"));
-      return;
-    }
-    absl::StatusOr<T> result = handler();
-    if (!result.ok()) {
-      reactor->Finish(server::ToGrpcStatus(result.status()));
-      return;
-    }
-    *resp = std::move(*result);
-    reactor->Finish(grpc::Status::OK);
+    // The admitted call (its deadline watch, which may cancel ctx) must end before Finish:
+    // after Finish gRPC may free ctx while the watcher still holds it.
+    const grpc::Status status = [&]() -> grpc::Status {
+      auto call = Admit(ctx, method);
+      if (!call.ok()) return call.status();
+      // Behind after a burst: a call whose caller already gave up is not worth the work, and
+      // skipping it is what lets the queue catch up.
+      if (ctx->deadline() < std::chrono::system_clock::now()) {
+        return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
+      }
+      absl::StatusOr<T> result = handler();
+      if (!result.ok()) return server::ToGrpcStatus(result.status());
+      *resp = std::move(*result);
+      return grpc::Status::OK;
+    }();
+    reactor->Finish(status);
   });
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "recommend: request queue full; retry later"));
