@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/server/health_check_client.h"
@@ -38,6 +39,25 @@ ServiceProcess::~ServiceProcess() {
 }
 
 absl::Status ServiceProcess::Start(absl::Duration deadline) {
+  // FreePort() only finds a port free at that moment; with tests running in parallel another
+  // process can take it before the child binds. Until this process has served once, such a
+  // start is retried on fresh ports (later starts keep theirs: same ports on restart).
+  for (int attempt = 0;; ++attempt) {
+    absl::Status started = StartOnce(deadline);
+    if (started.ok()) {
+      served_once_ = true;
+      return started;
+    }
+    const bool port_taken = absl::StrContains(started.message(), "cannot listen") ||
+                            absl::StrContains(started.message(), "Address already in use");
+    if (served_once_ || !port_taken || attempt >= 3) return started;
+    grpc_port_ = FreePort();
+    metrics_port_ = FreePort();
+    http_port_ = FreePort();
+  }
+}
+
+absl::Status ServiceProcess::StartOnce(absl::Duration deadline) {
   std::vector<std::string> args = {ServiceBinary(name_),
                                    absl::StrCat("--grpc_port=", grpc_port_),
                                    absl::StrCat("--metrics_port=", metrics_port_),

@@ -49,6 +49,8 @@ class ServiceProcess {
   pid_t pid() const { return pid_; }
 
  private:
+  absl::Status StartOnce(absl::Duration deadline);
+
   std::string name_;
   std::string redis_url_;
   std::map<std::string, std::string> extra_flags_;
@@ -58,6 +60,7 @@ class ServiceProcess {
   int http_port_;
   std::string log_path_;
   pid_t pid_ = -1;
+  bool served_once_ = false;  // until then a start that lost its port to a race is retried
   std::shared_ptr<grpc::Channel> channel_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
