@@ -129,6 +129,14 @@ Decision CallGate::Authorize(absl::string_view api_key, absl::string_view scope)
     d.status = absl::ResourceExhaustedError(absl::StrCat("API key ", key->key_id(), " is over its rate limit of ",
                                                          limit.rate_per_s, " calls/s; retry later"));
     d.retry_after = *wait;
+    return d;
+  }
+  if (shared_limiter_ != nullptr) {
+    if (auto wait = shared_limiter_->TryAcquire(key->key_id(), scope, limit)) {
+      d.status = absl::ResourceExhaustedError(absl::StrCat("API key ", key->key_id(), " is over its rate limit of ",
+                                                           limit.rate_per_s, " calls/s across replicas; retry later"));
+      d.retry_after = *wait;
+    }
   }
   return d;
 }

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/auth/key_cache.h"
 #include "common/auth/rate_limiter.h"
+#include "common/auth/shared_rate_limiter.h"
 #include "common/time/clock.h"
 
 namespace prometheus {
@@ -101,6 +102,8 @@ class CallGate {
   // The deadline watchdog.
   void Start();
   void Stop();
+  // Caps each key's calls summed over the replicas too (null = per replica only).
+  void SetSharedLimiter(SharedRateLimiter* shared) { shared_limiter_ = shared; }
 
  private:
   friend class AdmittedCall;
@@ -118,6 +121,7 @@ class CallGate {
   KeyCache* keys_ = nullptr;
   const Clock* clock_ = nullptr;
   RateLimiter limiter_;
+  SharedRateLimiter* shared_limiter_ = nullptr;
   prometheus::Family<prometheus::Counter>* decisions_ = nullptr;
 
   std::mutex mu_;

@@ -67,6 +67,10 @@ absl::StatusOr<std::unique_ptr<ServiceRuntime>> ServiceRuntime::Create(const con
   runtime->key_cache_ = std::make_unique<auth::KeyCache>(runtime->key_store_.get(), std::move(cache));
   runtime->gate_ = std::make_unique<auth::CallGate>(gate, runtime->key_cache_.get(), RealClock::Get(),
                                                     runtime->registry_.get());
+  // Rate limits hold for a key's calls to all replicas together, not to each.
+  runtime->shared_limiter_ =
+      std::make_unique<auth::SharedRateLimiter>(runtime->redis_.get(), config.workspace, RealClock::Get());
+  runtime->gate_->SetSharedLimiter(runtime->shared_limiter_.get());
   runtime->api_keys_service_ = std::make_unique<auth::ApiKeysService>(runtime->key_store_.get(),
                                                                       runtime->key_cache_.get(), config.workspace);
   runtime->AddService(runtime->api_keys_service_.get(), "journey.auth.v1.ApiKeys");

@@ -91,6 +91,7 @@ class ServiceRuntime {
   std::function<void(grpc::ServerBuilder&)> builder_hook_;
   std::unique_ptr<auth::KeyStore> key_store_;
   std::unique_ptr<auth::KeyCache> key_cache_;
+  std::unique_ptr<auth::SharedRateLimiter> shared_limiter_;
   std::unique_ptr<auth::CallGate> gate_;
   std::unique_ptr<auth::ApiKeysService> api_keys_service_;
 };

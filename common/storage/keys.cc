@@ -198,4 +198,10 @@ std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
 
 std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }
 
+std::string RateLimitWindow(absl::string_view workspace, absl::string_view key_id, absl::string_view scope,
+                            int64_t window_ms, int64_t window_index) {
+  return absl::StrCat(kPrefix, ":", workspace, ":ratelimit:{", EscapeId(key_id), "}:", scope, ":", window_ms, ":",
+                      window_index);
+}
+
 }  // namespace journey::keys

@@ -166,5 +166,9 @@ std::string ExperimentTotals(absl::string_view workspace, absl::string_view expe
 std::string ApiKeys();
 // Counter bumped on every key change, so replicas reload their key cache cheaply.
 std::string ApiKeysVersion();
+// Calls of one API key and scope in one fixed window of its rate limit, summed over the
+// replicas (INCRBY of leased slices, TTL two windows; common/auth/shared_rate_limiter.h).
+std::string RateLimitWindow(absl::string_view workspace, absl::string_view key_id, absl::string_view scope,
+                            int64_t window_ms, int64_t window_index);
 
 }  // namespace journey::keys

@@ -341,6 +341,47 @@ TEST_F(AuthTest, AKeyOverItsRateLimitGetsResourceExhaustedWithRetryInfo) {
   EXPECT_TRUE(CallRaw(Channel("recommend"), method, (*keys_)["recommend:read"]).status.ok());
 }
 
+TEST_F(AuthTest, AKeysRateLimitHoldsForAllReplicasTogether) {
+  ServiceProcess replica("recommend", redis_->url(), {{"auth", "on"}});
+  ASSERT_TRUE(replica.Start().ok()) << replica.LogTail();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kAdminKey);
+  auth::v1::CreateKeyRequest create;
+  create.add_scopes("recommend:read");
+  create.set_rate_per_s(1);
+  create.set_burst(3);  // each replica's own bucket admits 3 at once; together they may not
+  auth::v1::CreateKeyResponse created;
+  ASSERT_TRUE(auth::v1::ApiKeys::NewStub(Channel("recommend"))->CreateKey(&ctx, create, &created).ok());
+  const std::string method = "journey.recommend.v1.Recommend/ListOffers";
+  ASSERT_TRUE(PollUntil([&] { return CallRaw(replica.channel(), method, created.api_key()).status.ok(); },
+                        absl::Seconds(5)))
+      << "the replica never learned the new key\n" << replica.LogTail();
+  // The limit's window is burst / rate = 3 s of Unix time (shared_rate_limiter.h): start
+  // early in a window after the one the call above was counted in.
+  const int64_t polled_window = absl::ToUnixMillis(absl::Now()) / 3000;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+        return now_ms / 3000 > polled_window && now_ms % 3000 < 500;
+      },
+      absl::Seconds(7)));
+  int admitted = 0, refused = 0, refused_across = 0;
+  for (int i = 0; i < 12; ++i) {
+    RawResult r = CallRaw(i % 2 == 0 ? Channel("recommend") : replica.channel(), method, created.api_key());
+    if (r.status.ok()) ++admitted;
+    if (r.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      ++refused;
+      // Once the window's 3 are gone, a replica whose own bucket still has room refuses
+      // for the others' calls; after that its own bucket is empty too.
+      if (r.status.error_message().find("across replicas") != std::string::npos) ++refused_across;
+    }
+  }
+  EXPECT_GE(refused_across, 2);
+  EXPECT_EQ(admitted, 3) << "per replica it would be 6";
+  EXPECT_EQ(refused, 9);
+  EXPECT_EQ(replica.Stop(), 0);
+}
+
 TEST_F(AuthTest, OversizedMessagesAreRefused) {
   ingest::v1::TrackRequest req;
   req.mutable_event()->set_name(std::string(100 * 1024, 'x'));
