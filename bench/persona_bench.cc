@@ -183,10 +183,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"segments\": %zu, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
       "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
-      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
+      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, "
+      "\"parsed_profile_hits\": %zu, \"parsed_profile_misses\": %zu, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
       defs->size(), journey_snapshots != 0 ? "true" : "false", applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
       redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
-      changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
+      changes.ok() ? changes->integer : -1LL, handler.parsed_profiles().hits(), handler.parsed_profiles().misses(), reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;
 }
