@@ -7,7 +7,8 @@ namespace journey::ingest {
 namespace {
 
 // KEYS[1] = stream, KEYS[2] = this window's marker set, KEYS[3] / KEYS[4] = the previous /
-// next window's (the next one is there for an ingest replica whose clock is a little ahead).
+// next window's (the next one is there for an ingest replica whose clock is a little ahead;
+// it rarely exists, so it is looked into only when it does).
 // ARGV[1] = expiry of KEYS[2] (unix s), ARGV[2] = trim strategy (MAXLEN, MINID or "" for
 // none), ARGV[3] = its threshold, ARGV[4] = n, ARGV[5 .. 4+n] = dedup ids, ARGV[5+n ..
 // 4+2n] = payloads. Returns one entry per envelope: the stream id, or "" for a duplicate
@@ -20,7 +21,8 @@ local ids = {}
 for i = 1, n do ids[i] = ARGV[4 + i] end
 local now = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
 local before = redis.call('SMISMEMBER', KEYS[3], unpack(ids))
-local after = redis.call('SMISMEMBER', KEYS[4], unpack(ids))
+local after = {}
+if redis.call('EXISTS', KEYS[4]) == 1 then after = redis.call('SMISMEMBER', KEYS[4], unpack(ids)) end
 local out, fresh, here = {}, {}, {}
 for i = 1, n do
   local id = ids[i]
