@@ -20,7 +20,7 @@ namespace journey::persona {
 
 struct StreamHandlerOptions {
   int max_commit_attempts = 8;  // per batch, when other writers keep winning the race
-  // Profiles kept parsed between batches (ParsedProfileCache; ~5 KB each with 50 segments);
+  // Profiles kept parsed between batches (ParsedProfileCache: a parsed record and its bytes);
   // 0 = parse every load.
   size_t parsed_profiles = 20000;
 };
