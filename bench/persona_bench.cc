@@ -2,9 +2,10 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
-//                             [--journey=0|1]
+//                             [--journey=0|1] [--parsed_profiles=20000]
 // --journey=1 first writes a journey snapshot per user into the shared view (stage, 5 stage
 // visits, 30 touchpoints, 20 product ids), as the journey service running alongside would.
+// --parsed_profiles: the consumer's ParsedProfileCache capacity (0 = parse every load).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   const long batch_size = journey::bench::IntFlag<long>(argc, argv, "batch", 512);
   const long reads = journey::bench::IntFlag<long>(argc, argv, "reads", 5000);
   const long journey_snapshots = journey::bench::IntFlag<long>(argc, argv, "journey", 0);
+  const long parsed_profiles = journey::bench::IntFlag<long>(argc, argv, "parsed_profiles", 20000);
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -86,7 +88,9 @@ int main(int argc, char** argv) {
   ProfileStore store(client->get());
   ProfileAggregator aggregator;
   MembershipEngine engine(&catalog);
-  ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+  StreamHandlerOptions handler_options;
+  handler_options.parsed_profiles = static_cast<size_t>(parsed_profiles);
+  ProfileStreamHandler handler(&store, &aggregator, &engine, clock, handler_options);
 
   if (journey_snapshots != 0) {
     std::vector<storage::RedisCommand> writes;
