@@ -116,6 +116,7 @@ void Run(const journey::testing::ServiceProcess& ingest, journey::storage::Redis
   const auto before = ScrapeAppendBuckets(ingest.metrics_port());
   const double ingest_cpu0 = journey::bench::ProcessCpuSeconds(ingest.pid());
   const double redis_cpu0 = journey::bench::RedisCpuSeconds(redis);
+  const double client_cpu0 = journey::bench::SelfCpuSeconds();
   std::atomic<int64_t> accepted{0}, failed{0};
   std::vector<std::vector<double>> latencies(threads);
   const absl::Time end = absl::Now() + absl::Seconds(seconds);
@@ -150,16 +151,19 @@ void Run(const journey::testing::ServiceProcess& ingest, journey::storage::Redis
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   const double ingest_cpu = journey::bench::ProcessCpuSeconds(ingest.pid()) - ingest_cpu0;
   const double redis_cpu = journey::bench::RedisCpuSeconds(redis) - redis_cpu0;
+  const double client_cpu = journey::bench::SelfCpuSeconds() - client_cpu0;
   const auto after = ScrapeAppendBuckets(ingest.metrics_port());
   // CPU-seconds per 100k accepted events: comparable across runs on a busy machine.
   const double per_100k = accepted.load() > 0 ? 100000.0 / static_cast<double>(accepted.load()) : 0;
   std::printf(
       "{\"bench\":\"ingest_load\",\"batch_size\":%d,\"client_threads\":%d,\"seconds\":%.1f,\"events_accepted\":%lld,"
       "\"failed_calls\":%lld,\"events_per_s\":%.0f,\"call_p50_ms\":%.2f,\"call_p99_ms\":%.2f,"
-      "\"append_p50_ms\":%.3f,\"append_p99_ms\":%.3f,\"ingest_cpu_s_per_100k\":%.3f,\"redis_cpu_s_per_100k\":%.3f}\n",
+      "\"append_p50_ms\":%.3f,\"append_p99_ms\":%.3f,\"ingest_cpu_s_per_100k\":%.3f,\"redis_cpu_s_per_100k\":%.3f,"
+      "\"client_cpu_s_per_100k\":%.3f,\"events_per_cpu_second_ingest_redis\":%.0f}\n",
       batch, threads, secs, static_cast<long long>(accepted.load()), static_cast<long long>(failed.load()),
       accepted.load() / secs, Quantile(all, 0.5), Quantile(all, 0.99), HistogramQuantileMs(before, after, 0.5),
-      HistogramQuantileMs(before, after, 0.99), ingest_cpu * per_100k, redis_cpu * per_100k);
+      HistogramQuantileMs(before, after, 0.99), ingest_cpu * per_100k, redis_cpu * per_100k, client_cpu * per_100k,
+      ingest_cpu + redis_cpu > 0 ? accepted.load() / (ingest_cpu + redis_cpu) : 0.0);
   std::fflush(stdout);
 }
 

@@ -2,9 +2,10 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
-//                             [--journey=0|1]
+//                             [--journey=0|1] [--parsed_profiles=20000]
 // --journey=1 first writes a journey snapshot per user into the shared view (stage, 5 stage
 // visits, 30 touchpoints, 20 product ids), as the journey service running alongside would.
+// --parsed_profiles: the consumer's ParsedProfileCache capacity (0 = parse every load).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   const long batch_size = journey::bench::IntFlag<long>(argc, argv, "batch", 512);
   const long reads = journey::bench::IntFlag<long>(argc, argv, "reads", 5000);
   const long journey_snapshots = journey::bench::IntFlag<long>(argc, argv, "journey", 0);
+  const long parsed_profiles = journey::bench::IntFlag<long>(argc, argv, "parsed_profiles", 20000);
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -86,7 +88,9 @@ int main(int argc, char** argv) {
   ProfileStore store(client->get());
   ProfileAggregator aggregator;
   MembershipEngine engine(&catalog);
-  ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+  StreamHandlerOptions handler_options;
+  handler_options.parsed_profiles = static_cast<size_t>(parsed_profiles);
+  ProfileStreamHandler handler(&store, &aggregator, &engine, clock, handler_options);
 
   if (journey_snapshots != 0) {
     std::vector<storage::RedisCommand> writes;
@@ -183,10 +187,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"segments\": %zu, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
       "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
-      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, \"get_profile\": {\"reads\": %ld, "
+      "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, "
+      "\"parsed_profile_hits\": %zu, \"parsed_profile_misses\": %zu, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
       defs->size(), journey_snapshots != 0 ? "true" : "false", applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
       redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
-      changes.ok() ? changes->integer : -1LL, reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
+      changes.ok() ? changes->integer : -1LL, handler.parsed_profiles().hits(), handler.parsed_profiles().misses(), reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;
 }

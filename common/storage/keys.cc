@@ -37,8 +37,8 @@ std::string PartitionLease(absl::string_view group, uint32_t partition) {
 
 std::string GroupMembers(absl::string_view group) { return absl::StrCat(kPrefix, ":members:", group); }
 
-std::string Dedup(absl::string_view workspace, uint32_t partition, absl::string_view message_id) {
-  return absl::StrCat(kPrefix, ":", workspace, ":dedup:{p", partition, "}:", message_id);
+std::string DedupBucket(absl::string_view workspace, uint32_t partition, int64_t bucket) {
+  return absl::StrCat(kPrefix, ":", workspace, ":dedup-w:{p", partition, "}:", bucket);
 }
 
 std::string Alias(absl::string_view workspace, absl::string_view id) {

@@ -36,9 +36,10 @@ std::string PartitionLease(absl::string_view group, uint32_t partition);
 std::string GroupMembers(absl::string_view group);
 
 // --- Ingest ---
-// Dedup marker for a message id, in the slot of the stream partition it was appended to,
-// so the check and the append run in one script: "jy:<ws>:dedup:{p<p>}:<message_id>".
-std::string Dedup(absl::string_view workspace, uint32_t partition, absl::string_view message_id);
+// Dedup markers: a set of the message ids appended to a stream partition during one dedup
+// window (`bucket` = unix seconds / window seconds), in the partition's slot so that the
+// check and the append run in one script: "jy:<ws>:dedup-w:{p<p>}:<bucket>".
+std::string DedupBucket(absl::string_view workspace, uint32_t partition, int64_t bucket);
 // Identity: an anonymous id (or a previous user id) -> canonical user id.
 std::string Alias(absl::string_view workspace, absl::string_view id);
 

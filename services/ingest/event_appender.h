@@ -1,9 +1,12 @@
-// The append: each envelope goes into its stream partition together with its dedup
-// marker, atomically, by a Lua script: SET dedup NX EX <window>, and only if that set,
-// XADD, trimmed by MAXLEN ~ or MINID ~. The dedup key lives in the partition's slot
-// (keys::Dedup), so the script is single-slot and works on Redis Cluster. A whole batch is
-// one pipelined round trip: one EVALSHA per partition (at most kMaxPerScript envelopes
-// each), keeping each partition's order.
+// The append: each envelope goes into its stream partition unless its message id is among
+// the partition's dedup markers, atomically, by one Lua script per partition run: the ids
+// are checked against the markers of the current dedup window and of its neighbours (three
+// SMISMEMBER for the whole run), the new envelopes are appended (XADD, trimmed by MAXLEN ~
+// or MINID ~), then their ids are added to the current window's set (one SADD). A marker is
+// remembered for at least the dedup window and at most about twice it. The marker sets
+// live in the partition's slot (keys::DedupBucket), so the script is single-slot and works
+// on Redis Cluster. A whole batch is one pipelined round trip: one EVALSHA per partition
+// (at most kMaxPerScript envelopes each), keeping each partition's order.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +49,8 @@ class EventAppender {
   static constexpr size_t kMaxPerScript = 128;
 
  private:
+  int64_t WindowSeconds() const;
+
   storage::RedisClient* redis_;
   AppendOptions options_;
   const storage::RedisScript append_script_;

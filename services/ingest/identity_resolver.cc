@@ -6,6 +6,7 @@
 namespace journey::ingest {
 
 absl::StatusOr<std::vector<std::string>> IdentityResolver::Lookup(const std::vector<std::string>& ids) const {
+  if (multi_key_reads_) return LookupWithMget(ids);
   std::vector<std::string> out(ids.size());
   if (ids.empty()) return out;
   std::vector<storage::RedisCommand> cmds;
@@ -17,6 +18,25 @@ absl::StatusOr<std::vector<std::string>> IdentityResolver::Lookup(const std::vec
     const auto& r = (*replies)[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("alias lookup: ", r.str));
     if (r.is_string()) out[i] = r.str;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> IdentityResolver::LookupWithMget(const std::vector<std::string>& ids) const {
+  std::vector<std::string> out(ids.size());
+  if (ids.empty()) return out;
+  // One command instead of one per id: Redis parses, dispatches and answers once.
+  storage::RedisCommand mget;
+  mget.reserve(ids.size() + 1);
+  mget.push_back("MGET");
+  for (const auto& id : ids) mget.push_back(keys::Alias(workspace_, id));
+  auto reply = redis_->Command(std::move(mget));
+  if (!reply.ok()) return reply.status();
+  if (!reply->is_array() || reply->elements.size() != ids.size()) {
+    return absl::InternalError("alias lookup: unexpected MGET reply");
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (reply->elements[i].is_string()) out[i] = std::move(reply->elements[i].str);
   }
   return out;
 }

@@ -18,8 +18,10 @@ struct IdentityLink {
 
 class IdentityResolver {
  public:
-  IdentityResolver(storage::RedisClient* redis, std::string workspace)
-      : redis_(redis), workspace_(std::move(workspace)) {}
+  // `multi_key_reads`: one MGET for all ids (a single Redis); off on Redis Cluster, where
+  // the ids' keys live in different slots and each is a GET.
+  IdentityResolver(storage::RedisClient* redis, std::string workspace, bool multi_key_reads = false)
+      : redis_(redis), workspace_(std::move(workspace)), multi_key_reads_(multi_key_reads) {}
 
   // The canonical id each id is linked to, or "" when it is not linked.
   absl::StatusOr<std::vector<std::string>> Lookup(const std::vector<std::string>& ids) const;
@@ -29,8 +31,11 @@ class IdentityResolver {
   absl::StatusOr<std::vector<std::string>> Link(const std::vector<IdentityLink>& links) const;
 
  private:
+  absl::StatusOr<std::vector<std::string>> LookupWithMget(const std::vector<std::string>& ids) const;
+
   storage::RedisClient* redis_;
   std::string workspace_;
+  bool multi_key_reads_;
 };
 
 }  // namespace journey::ingest

@@ -32,7 +32,7 @@ IngestLogic::IngestLogic(IngestDeps deps, IngestLimits limits, AppendOptions app
     : deps_(deps),
       validator_(std::move(limits)),
       append_(append),
-      identity_(deps.redis, append.workspace),
+      identity_(deps.redis, append.workspace, append.single_redis),
       appender_(deps.redis, append) {
   if (deps_.clock == nullptr) deps_.clock = RealClock::Get();
   if (deps_.metrics == nullptr) deps_.metrics = &no_metrics_;

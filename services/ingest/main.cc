@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   append.dedup_window = absl::GetFlag(FLAGS_dedup_window);
   append.stream_maxlen = absl::GetFlag(FLAGS_stream_maxlen);
   append.stream_max_age = absl::GetFlag(FLAGS_stream_max_age);
+  append.single_redis = cfg.redis_url.rfind("redis+cluster://", 0) != 0;
   ingest::BackpressureOptions backpressure;
   backpressure.max_lag = absl::GetFlag(FLAGS_max_consumer_lag);
 

@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, triggers_dir, "", "segment triggers (default: <config_dir
 ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
 ABSL_FLAG(int, persona_reevaluate_interval_s, 60,
           "Seconds between scheduled RFM recomputations and time-based segment re-evaluations");
+ABSL_FLAG(int, persona_parsed_profiles, 20000,
+          "Profiles the stream consumer keeps parsed between batches (reused only while their stored bytes are "
+          "unchanged); 0 = parse every load");
 
 namespace {
 
@@ -45,6 +48,11 @@ int main(int argc, char** argv) {
   using namespace journey;
   config::ServiceConfig cfg = config::ParseServiceFlags(argc, argv, {"persona", 50053, 9093});
   const int reevaluate_s = absl::GetFlag(FLAGS_persona_reevaluate_interval_s);
+  const int parsed_profiles = absl::GetFlag(FLAGS_persona_parsed_profiles);
+  if (parsed_profiles < 0) {
+    std::fprintf(stderr, "configuration error: --persona_parsed_profiles: %d must be >= 0\n", parsed_profiles);
+    return server::kExitConfig;
+  }
   if (reevaluate_s < 1) {
     std::fprintf(stderr, "configuration error: --persona_reevaluate_interval_s: %d must be >= 1\n", reevaluate_s);
     return server::kExitConfig;
@@ -100,7 +108,9 @@ int main(int argc, char** argv) {
   }
   persona::ProfileAggregator aggregator;
   persona::MembershipEngine engine(&catalog);
-  persona::ProfileStreamHandler handler(&store, &aggregator, &engine, clock);
+  persona::StreamHandlerOptions handler_options;
+  handler_options.parsed_profiles = static_cast<size_t>(parsed_profiles);
+  persona::ProfileStreamHandler handler(&store, &aggregator, &engine, clock, handler_options);
   stream::PartitionedConsumer consumer(redis, &handler, {"persona", cfg.replica_id, cfg.partitions},
                                        (*runtime)->metrics());
   persona::PersonaLogic logic(&store, &aggregator, &engine, clock, {cfg.workspace});

@@ -1,6 +1,11 @@
 #include "services/persona/membership_engine.h"
 
-#include <set>
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "services/persona/condition_evaluator.h"
 #include "services/persona/proto_time.h"
@@ -15,10 +20,17 @@ std::vector<pb::SegmentChange> MembershipEngine::Evaluate(const std::string& wor
 
 std::vector<pb::SegmentChange> MembershipEngine::EvaluateWith(const WorkspaceSegments& segments, absl::Time now,
                                                               bool erased, pb::ProfileRecord* record) {
+  // Runs for every profile write with every definition: sorted vectors of views instead of
+  // sets of strings, and the stored lists and maps updated in place, so an evaluation that
+  // changes nothing allocates (almost) nothing.
   pb::Profile* p = record->mutable_profile();
-  const std::set<std::string> before(p->segments().begin(), p->segments().end());
-  std::set<std::string> after;
+  std::vector<absl::string_view> before(p->segments().begin(), p->segments().end());
+  if (!std::is_sorted(before.begin(), before.end())) std::sort(before.begin(), before.end());
+  before.erase(std::unique(before.begin(), before.end()), before.end());  // a set, as stored lists always were
+  std::vector<absl::string_view> after;
   if (!erased) {
+    const size_t n = segments.definitions.size();
+    std::vector<bool> matched(n, false);
     // RFM first: segments and personas may test it.
     auto values = RfmValuesOf(*record, now);
     if (values && segments.rfm.population() > 0) {
@@ -27,41 +39,56 @@ std::vector<pb::SegmentChange> MembershipEngine::EvaluateWith(const WorkspaceSeg
       p->clear_rfm();
     }
     // Personas next (segments may test `persona`): the highest-priority match is primary.
-    p->clear_persona_scores();
+    auto* scores = p->mutable_persona_scores();
+    size_t personas = 0;
     const pb::SegmentDefinition* primary = nullptr;
-    for (size_t i = 0; i < segments.definitions.size(); ++i) {
+    for (size_t i = 0; i < n; ++i) {
       const pb::SegmentDefinition& d = segments.definitions[i];
       if (!d.is_persona()) continue;
+      ++personas;
       const double score = segments.conditions[i].Score(*record, now);
-      (*p->mutable_persona_scores())[d.id()] = score;
+      (*scores)[d.id()] = score;
       if (score >= 1.0) {
-        after.insert(d.id());
+        matched[i] = true;
         if (primary == nullptr || d.priority() > primary->priority()) primary = &d;
       }
     }
-    p->set_persona(primary != nullptr ? primary->id() : "");
-    for (size_t i = 0; i < segments.definitions.size(); ++i) {
-      const pb::SegmentDefinition& d = segments.definitions[i];
-      if (!d.is_persona() && segments.conditions[i].Matches(*record, now)) after.insert(d.id());
+    if (scores->size() != personas) {  // a persona was deleted: keep only the current ones
+      google::protobuf::Map<std::string, double> current;
+      for (const pb::SegmentDefinition& d : segments.definitions) {
+        if (d.is_persona()) current[d.id()] = scores->at(d.id());
+      }
+      scores->swap(current);
     }
+    p->set_persona(primary != nullptr ? primary->id() : "");
+    for (size_t i = 0; i < n; ++i) {
+      const pb::SegmentDefinition& d = segments.definitions[i];
+      if (!d.is_persona() && segments.conditions[i].Matches(*record, now)) matched[i] = true;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (matched[i]) after.push_back(segments.definitions[i].id());
+    }
+    if (!std::is_sorted(after.begin(), after.end())) std::sort(after.begin(), after.end());
   }
   std::vector<pb::SegmentChange> changes;
-  auto change = [&](const std::string& id, bool entered) {
+  if (before == after) return changes;
+  auto change = [&](absl::string_view id, bool entered) {
     pb::SegmentChange c;
     c.set_user_id(p->user_id());
-    c.set_segment(id);
+    c.set_segment(std::string(id));
     c.set_entered(entered);
     ToProto(now, c.mutable_time());
     changes.push_back(std::move(c));
   };
-  for (const auto& id : before) {
-    if (!after.count(id)) change(id, false);
-  }
-  for (const auto& id : after) {
-    if (!before.count(id)) change(id, true);
-  }
+  std::vector<absl::string_view> left, entered;
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(left));
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(entered));
+  for (absl::string_view id : left) change(id, false);
+  for (absl::string_view id : entered) change(id, true);
+  // `before` views strings of p->segments(): rewrite them only now.
+  std::vector<std::string> ids(after.begin(), after.end());
   p->clear_segments();
-  for (const auto& id : after) p->add_segments(id);
+  for (std::string& id : ids) p->add_segments(std::move(id));
   return changes;
 }
 

@@ -33,12 +33,15 @@ return newrev
 
 // Appends changes to a workspace's change stream with a strictly increasing sequence.
 // KEYS: stream, sequence (one slot: the workspace's change tag). ARGV: maxlen, changes...
+// One INCRBY reserves the whole run of sequences (the script is atomic, so they are consecutive).
 constexpr char kPublishScript[] = R"lua(
+local n = #ARGV - 1
+if n < 1 then return 0 end
+local first = redis.call('INCRBY', KEYS[2], n) - n
 for i = 2, #ARGV do
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, 'c', ARGV[i])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', first + i - 1, 'c', ARGV[i])
 end
-return #ARGV - 1
+return n
 )lua";
 
 // The `stage` of a serialized JourneySnapshot, skipping every other field unparsed: the
@@ -70,7 +73,8 @@ void TakeJourneyStage(LoadedProfile* loaded) {
 ProfileStore::ProfileStore(storage::RedisClient* redis, StoreOptions options)
     : redis_(redis), options_(options), commit_script_(kCommitScript), publish_script_(kPublishScript) {}
 
-absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<UserRef>& users) {
+absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<UserRef>& users,
+                                                              ParsedProfileCache* cache) {
   std::vector<storage::RedisCommand> cmds;
   cmds.reserve(users.size() * 2);
   for (const UserRef& u : users) {
@@ -84,11 +88,13 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
   for (size_t i = 0; i < users.size(); ++i) {
     LoadedProfile& lp = out[i];
     lp.user = users[i];
-    const storage::RedisReply& prof = (*replies)[2 * i];
+    storage::RedisReply& prof = (*replies)[2 * i];
     storage::RedisReply& view = (*replies)[2 * i + 1];
     if (prof.is_error()) return absl::UnavailableError(absl::StrCat("HMGET profile: ", prof.str));
     if (prof.is_array() && prof.elements.size() == 3 && prof.elements[0].is_string()) {
-      if (!lp.record.ParseFromString(prof.elements[0].str)) {
+      const std::string& stored = prof.elements[0].str;
+      const bool reused = cache != nullptr && cache->Take(cmds[2 * i][1], stored, &lp.record);
+      if (!reused && !lp.record.ParseFromString(stored)) {
         return absl::InternalError(absl::StrCat("profile of ", log::UserId(users[i].user_id), " does not parse"));
       }
       lp.exists = true;
@@ -96,6 +102,7 @@ absl::StatusOr<std::vector<LoadedProfile>> ProfileStore::Load(const std::vector<
       if (prof.elements[1].is_string() && absl::SimpleAtoi(prof.elements[1].str, &rev)) lp.revision = rev;
       long long pub = 0;
       if (prof.elements[2].is_string() && absl::SimpleAtoi(prof.elements[2].str, &pub)) lp.published = pub;
+      if (cache != nullptr) lp.stored_record = std::move(prof.elements[0].str);
     }
     if (view.is_string()) {
       lp.journey_stage = JourneyStageOf(view.str);
@@ -118,7 +125,11 @@ absl::StatusOr<std::vector<bool>> ProfileStore::Commit(const std::vector<Profile
     cmd.emplace_back();
     cmd.emplace_back();
     if (!w.erase) {
-      w.record.SerializeToString(&cmd[6]);
+      if (w.record_bytes.empty()) {
+        w.record.SerializeToString(&cmd[6]);
+      } else {
+        cmd[6] = w.record_bytes;
+      }
       w.snapshot.SerializeToString(&cmd[7]);
     }
     cmds.push_back(std::move(cmd));

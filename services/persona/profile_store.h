@@ -15,6 +15,7 @@
 #include "common/storage/redis_script.h"
 #include "journey/common/v1/common.pb.h"
 #include "journey/persona/v1/persona.pb.h"
+#include "services/persona/parsed_profile_cache.h"
 
 namespace journey::persona {
 
@@ -41,6 +42,9 @@ struct LoadedProfile {
   // for whoever needs all of it (the access export).
   std::string journey_stage;
   std::string journey_snapshot;
+  // The record's bytes as stored, kept only when loading through a ParsedProfileCache (to put
+  // an unchanged record back under the same bytes).
+  std::string stored_record;
 };
 
 // Sets the record's computed.journey_stage to journey's stage, when journey has one.
@@ -51,6 +55,9 @@ struct ProfileWrite {
   int64_t expected_revision = 0;
   bool erase = false;  // delete the profile and the view's persona field instead of writing
   pb::ProfileRecord record;
+  // `record` serialized, when the caller needs the bytes afterwards (ParsedProfileCache);
+  // empty = Commit serializes it.
+  std::string record_bytes;
   cpb::PersonaSnapshot snapshot;
   // Changes to publish (the record's outbox after StageChanges), appended to the workspace's
   // change stream after the profile is stored.
@@ -77,8 +84,10 @@ class ProfileStore {
  public:
   explicit ProfileStore(storage::RedisClient* redis, StoreOptions options = {});
 
-  // One round trip for any number of users.
-  absl::StatusOr<std::vector<LoadedProfile>> Load(const std::vector<UserRef>& users);
+  // One round trip for any number of users. With a cache, a record whose stored bytes are
+  // the ones the cache parsed last is taken from it instead of being parsed again.
+  absl::StatusOr<std::vector<LoadedProfile>> Load(const std::vector<UserRef>& users,
+                                                  ParsedProfileCache* cache = nullptr);
 
   // One round trip for any number of writes (plus `extra` commands, e.g. alias records, sent in
   // the same pipeline), then, when there are membership changes, one to append them to the

@@ -61,7 +61,7 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
     }
   }
   std::vector<UserRef> users(wanted.begin(), wanted.end());
-  auto loaded = store_->Load(users);
+  auto loaded = store_->Load(users, &parsed_);
   if (!loaded.ok()) return loaded.status();
   std::map<UserRef, WorkingProfile> work;
   for (LoadedProfile& lp : *loaded) {
@@ -131,8 +131,12 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
 
   std::vector<ProfileWrite> writes;
   for (auto& [user, w] : work) {
-    if (!w.touched) continue;
     LoadedProfile& lp = *w.loaded;
+    if (!w.touched) {
+      // Loaded for nothing (every entry already applied): unchanged, so still the stored bytes.
+      if (lp.exists) parsed_.Put(keys::Profile(user.workspace, user.user_id), std::move(lp.stored_record), std::move(lp.record));
+      continue;
+    }
     if (w.erased && !lp.exists && lp.record.profile().segments().empty()) continue;  // nothing stored to delete
     ProfileWrite write;
     write.user = user;
@@ -150,14 +154,20 @@ absl::Status ProfileStreamHandler::ApplyOnce(uint32_t partition, const std::vect
       *lp.record.mutable_profile()->mutable_updated_at() = ToProto(now);
       write.snapshot = ProfileAggregator::Snapshot(lp.record, now);
       write.record = std::move(lp.record);
+      write.record.SerializeToString(&write.record_bytes);  // kept for the parsed-profile cache
     }
     writes.push_back(std::move(write));
   }
   if (writes.empty() && extra.empty()) return absl::OkStatus();
   auto committed = store_->Commit(writes, extra);
   if (!committed.ok()) return committed.status();
-  for (bool ok : *committed) {
-    if (!ok) ++*conflicts;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (!(*committed)[i]) {
+      ++*conflicts;
+    } else if (!writes[i].erase) {
+      ProfileWrite& w = writes[i];
+      parsed_.Put(keys::Profile(w.user.workspace, w.user.user_id), std::move(w.record_bytes), std::move(w.record));
+    }
   }
   return absl::OkStatus();
 }

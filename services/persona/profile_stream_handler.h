@@ -13,12 +13,16 @@
 #include "common/time/clock.h"
 #include "services/persona/profile_aggregator.h"
 #include "services/persona/profile_evaluator.h"
+#include "services/persona/parsed_profile_cache.h"
 #include "services/persona/profile_store.h"
 
 namespace journey::persona {
 
 struct StreamHandlerOptions {
   int max_commit_attempts = 8;  // per batch, when other writers keep winning the race
+  // Profiles kept parsed between batches (ParsedProfileCache: a parsed record and its bytes);
+  // 0 = parse every load.
+  size_t parsed_profiles = 20000;
 };
 
 class ProfileStreamHandler final : public stream::EntryHandler {
@@ -26,9 +30,16 @@ class ProfileStreamHandler final : public stream::EntryHandler {
   // `evaluator` may be null (no segments). None of the pointers is owned.
   ProfileStreamHandler(ProfileStore* store, const ProfileAggregator* aggregator, ProfileEvaluator* evaluator,
                        const Clock* clock, StreamHandlerOptions options = {})
-      : store_(store), aggregator_(aggregator), evaluator_(evaluator), clock_(clock), options_(options) {}
+      : store_(store),
+        aggregator_(aggregator),
+        evaluator_(evaluator),
+        clock_(clock),
+        options_(options),
+        parsed_(options.parsed_profiles) {}
 
   absl::Status ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) override;
+
+  const ParsedProfileCache& parsed_profiles() const { return parsed_; }
 
  private:
   // One load-apply-commit pass; `conflicts` = writes that lost the race.
@@ -39,6 +50,7 @@ class ProfileStreamHandler final : public stream::EntryHandler {
   ProfileEvaluator* evaluator_;
   const Clock* clock_;
   StreamHandlerOptions options_;
+  ParsedProfileCache parsed_;
 };
 
 }  // namespace journey::persona

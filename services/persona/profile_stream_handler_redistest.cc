@@ -177,6 +177,48 @@ TEST_F(PersonaStreamTest, EraseDropsProfileAndViewField) {
   EXPECT_EQ(view->integer, 0);
 }
 
+// The consumer keeps profiles parsed between batches; a record another writer changed in
+// between (CRM, consent, an erasure and a re-creation) must be read again, never the kept parse.
+TEST_F(PersonaStreamTest, KeptParseIsUsedOnlyWhileTheStoredRecordIsUnchanged) {
+  const uint32_t p = keys::PartitionOf("u-9", kPartitions);
+  auto apply = [&](cpb::EventEnvelope env) {
+    stream::StreamEntry e;
+    e.id = Append(env, "u-9");
+    e.envelope = std::move(env);
+    ASSERT_TRUE(handler_->ApplyBatch(p, {e}).ok());
+  };
+  auto set_plan = [&](const std::string& plan) {
+    ASSERT_TRUE(logic_
+                    ->MutateProfiles({"u-9"}, {[&](pb::ProfileRecord* r) {
+                                       (*r->mutable_profile()->mutable_traits())["plan"].mutable_value()->set_string_value(plan);
+                                       return true;
+                                     }})
+                    .ok());
+  };
+  apply(Event("u-9", "Product Viewed"));
+  apply(Event("u-9", "Product Viewed"));
+  EXPECT_EQ(handler_->parsed_profiles().hits(), 1u);  // the second batch reused the first one's record
+  EXPECT_EQ(Get("u-9").computed().events(), 2);
+
+  set_plan("gold");  // another writer between two batches
+  apply(Event("u-9", "Product Added"));
+  pb::Profile prof = Get("u-9");
+  EXPECT_EQ(prof.computed().events(), 3);
+  EXPECT_EQ(prof.traits().at("plan").value().string_value(), "gold");
+  EXPECT_EQ(handler_->parsed_profiles().hits(), 1u);
+
+  // Erased elsewhere (as DeleteProfile does) and created again by another writer: the kept
+  // record of the erased profile must not come back.
+  ASSERT_TRUE(client_->Command({"DEL", keys::Profile("default", "u-9")}).ok());
+  set_plan("silver");
+  apply(Event("u-9", "Order Completed"));
+  prof = Get("u-9");
+  EXPECT_EQ(prof.computed().events(), 1);
+  EXPECT_EQ(prof.computed().event_counts().count("Product Viewed"), 0u);
+  EXPECT_EQ(prof.traits().at("plan").value().string_value(), "silver");
+  EXPECT_EQ(handler_->parsed_profiles().hits(), 1u);
+}
+
 TEST_F(PersonaStreamTest, UnknownUserIsNotFound) {
   pb::Profile p = Get("nobody");
   EXPECT_FALSE(p.found());

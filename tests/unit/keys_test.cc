@@ -39,7 +39,7 @@ TEST(KeysTest, PartitionIsStableAndInRange) {
 }
 
 TEST(KeysTest, DedupKeyLivesInItsStreamPartitionSlot) {
-  EXPECT_EQ(HashTag(Dedup("default", 3, "m-1")), HashTag(EventStream(3)));
+  EXPECT_EQ(HashTag(DedupBucket("default", 3, 20423)), HashTag(EventStream(3)));
   EXPECT_EQ(EventStream(3), "jy:events:{p3}");
 }
 
