@@ -29,6 +29,12 @@ struct DemoOptions {
   std::string user_id;
 };
 
+struct AbandonedCartOptions {
+  std::string user_id;      // "" = a new customer outside the holdout
+  std::string webhook_log;  // tools/webhook_sink's output: wait for and show the call
+  int wait_s = 30;
+};
+
 struct FunnelOptions {
   std::string from = "-7d", to = "now", segment, journey_id;
 };
@@ -60,6 +66,7 @@ struct SimulateOptions {
   bool progress = true;
   std::string samples_file;  // writes "stage user_id" lines: one customer per furthest stage
   int wait_s = 0;            // then wait up to this long for the journey service to catch up
+  int shoppers = 0;          // then this many customers come back now and react to recommendations
 };
 
 // segments / offers / journeys: list, get, apply FILE, validate FILE, delete ID.
@@ -75,6 +82,7 @@ int RunJourney(const GlobalOptions& g, const std::string& user_id);
 int RunProfile(const GlobalOptions& g, const std::string& user_id);
 int RunRecommend(const GlobalOptions& g, const RecommendOptions& o);
 int RunDemo(const GlobalOptions& g, const DemoOptions& o);
+int RunAbandonedCart(const GlobalOptions& g, const AbandonedCartOptions& o);
 int RunFunnel(const GlobalOptions& g, const FunnelOptions& o);
 int RunMap(const GlobalOptions& g, const MapOptions& o);
 int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
