@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
   OfferStatsCache stats;
   FeedbackOptions feedback_options;
   feedback_options.workspace = cfg.workspace;
+  feedback_options.cooldown_after_conversion = orchestration_config->rules.cooldown_after_conversion;
+  feedback_options.cooldown_after_dismissal = orchestration_config->rules.cooldown_after_dismissal;
   Feedback feedback(feedback_options, redis, &stats, clock);
 
   RecommendOptions options;
