@@ -115,6 +115,7 @@ step "The A/B experiment product-ranking (config/experiments/default.yaml): upli
   "$CTL" experiments results product-ranking
 step "The holdout (5% of customers, the non-personalized baseline) against everyone else" \
   "$CTL" experiments results holdout
+step "Triggered actions so far: sent, deferred, suppressed and why, delivered" "$CTL" triggers stats
 
 cat <<INFO
 

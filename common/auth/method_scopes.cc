@@ -36,6 +36,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.state.v1.Journey/ValidateDefinition", kScopeAdmin},
       {"journey.state.v1.Journey/ListDefinitions", kScopeJourneyRead},
       {"journey.state.v1.Journey/DeleteDefinition", kScopeAdmin},
+      {"journey.state.v1.Journey/GetActionStats", kScopeJourneyRead},
 
       {"journey.persona.v1.Persona/GetProfile", kScopePersonaRead},
       {"journey.persona.v1.Persona/UpsertProfiles", kScopePersonaSync, true},

@@ -1,4 +1,4 @@
-// journeyctl offers validate/delete and journeys list/delete, as an operator runs them: the
+// journeyctl offers validate/delete, journeys list/delete and triggers stats, as an operator runs them: the
 // built binary against real journey-recommend and journey-journey processes on one
 // redis-server. Checks exit codes, the table and JSON output, and the error messages.
 #include <sys/wait.h>
@@ -10,6 +10,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/suite_setup.h"
@@ -75,6 +77,34 @@ testing::RedisServer* JourneyctlAdminTest::redis_ = nullptr;
 testing::ServiceProcess* JourneyctlAdminTest::recommend_ = nullptr;
 testing::ServiceProcess* JourneyctlAdminTest::journey_ = nullptr;
 std::string* JourneyctlAdminTest::dir_ = nullptr;
+
+TEST_F(JourneyctlAdminTest, TriggersStatsShowsWhyActionsWereSuppressed) {
+  auto redis = storage::HiredisClient::FromUrl(redis_->url());
+  ASSERT_TRUE(redis.ok());
+  ASSERT_TRUE((*redis)
+                  ->Command({"HSET", keys::ActionCounts("default"), "sent||cart-recovery", "12",
+                             "suppressed|global_cap|cart-recovery", "3", "suppressed|cooldown_conversion|cart-recovery",
+                             "2", "deferred|quiet_hours|cart-recovery", "4", "delivered|webhook|cart-recovery", "12",
+                             "suppressed|consent|vip-welcome", "7"})
+                  .ok());
+  CliRun table = Journeyctl("triggers stats");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "cart-recovery            suppressed   global_cap                      3"))
+      << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "cart-recovery            sent         -                              12"))
+      << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "vip-welcome              suppressed   consent                         7"));
+  EXPECT_TRUE(absl::StrContains(table.output, "(sent + deferred + suppressed): cart-recovery 21 vip-welcome 7"))
+      << table.output;
+  CliRun json = Journeyctl("--json triggers stats --trigger vip-welcome");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_TRUE(absl::StrContains(json.output, "\"reason\": \"consent\"")) << json.output;
+  EXPECT_TRUE(absl::StrContains(json.output, "\"count\": \"7\"")) << json.output;
+  EXPECT_FALSE(absl::StrContains(json.output, "cart-recovery")) << json.output;
+  CliRun bad = Journeyctl("triggers stats --trigger 'a|b'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(bad.output, "trigger_id")) << bad.output;
+}
 
 TEST_F(JourneyctlAdminTest, OffersValidateSaysWhatApplyWouldDo) {
   const std::string good =

@@ -94,6 +94,11 @@ struct ExperimentsOptions {
   std::string target;  // experiment id or file
 };
 int RunExperiments(const GlobalOptions& g, const ExperimentsOptions& o);
+// triggers stats (journey's GetActionStats).
+struct TriggersOptions {
+  std::string trigger_id;  // "" = every trigger
+};
+int RunTriggers(const GlobalOptions& g, const TriggersOptions& o);
 // keys create|list|revoke (journey.auth.v1.ApiKeys on the service named by `via`).
 struct KeysOptions {
   std::string action;  // "create", "list", "revoke"

@@ -181,6 +181,13 @@ int main(int argc, char** argv) {
   experiments_validate->add_option("file", experiments.target, "file")->required();
   experiments_validate->callback([&experiments] { experiments.action = "validate"; });
 
+  TriggersOptions triggers;
+  auto* triggers_cmd = app.add_subcommand("triggers", "triggered actions (journey): stats");
+  triggers_cmd->require_subcommand(1);
+  auto* triggers_stats = triggers_cmd->add_subcommand(
+      "stats", "how triggered actions ended: sent, deferred, suppressed and why, delivered, dead letters");
+  triggers_stats->add_option("--trigger", triggers.trigger_id, "only this trigger");
+
   KeysOptions keys;
   auto* keys_cmd = app.add_subcommand("keys", "API keys of the services' workspace: create, list, revoke (admin key)");
   keys_cmd->require_subcommand(1);
@@ -214,6 +221,7 @@ int main(int argc, char** argv) {
   }
   if (*experiments_cmd) return RunExperiments(g, experiments);
   if (*keys_cmd) return RunKeys(g, keys);
+  if (*triggers_cmd) return RunTriggers(g, triggers);
   if (*health_cmd) return RunHealth(g, wait_s);
   if (*send_cmd) return RunSend(g, send);
   if (*journey_cmd) return RunJourney(g, user);
