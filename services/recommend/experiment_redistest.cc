@@ -293,6 +293,38 @@ TEST_F(ExperimentRedisTest, SeededSimulationReadsBackExactCountsAndCoversTheTrue
   EXPECT_GT(ttl->integer, 0);
 }
 
+// The holdout and experiments without an end have no end to expire after: their records
+// expire kResultsRetention after the attribution window of the last exposure, pushed back by
+// every exposure; an experiment with an end keeps the fixed end + window + retention.
+TEST_F(ExperimentRedisTest, HoldoutRecordsExpireAfterTheLastExposureWindowAndRetention) {
+  Configure("holdout: {share: 50%, salt: test, attribution_window: 24h}\n"
+            "experiments:\n"
+            "  - {id: open, attribution_window: 2h, variants: [{id: a}, {id: b}]}\n"
+            "  - {id: ends, layer: other, end: 2027-01-01T00:00:00Z, attribution_window: 3d, variants: [{id: a}, "
+            "{id: b}]}\n",
+            /*exposure_refresh=*/absl::ZeroDuration());
+  auto expire_at = [&](const std::string& key) {
+    auto r = redis_->Command({"PEXPIRETIME", key});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? absl::FromUnixMillis(r->integer) : absl::InfinitePast();
+  };
+  const absl::Time ends = absl::FromUnixSeconds(1798761600);  // 2027-01-01
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const absl::Time now = clock_.Now();
+    WriteState("regular", "DECISION", {});
+    Get("regular");
+    ASSERT_TRUE(recorder_->Flush().ok());
+    for (const std::string& key : {keys::ExperimentMembers("default", "holdout"),
+                                   keys::ExperimentTotals("default", "holdout")}) {
+      EXPECT_EQ(expire_at(key), now + absl::Hours(24) + kResultsRetention) << key;
+    }
+    EXPECT_EQ(expire_at(keys::ExperimentMembers("default", "open")), now + absl::Hours(2) + kResultsRetention);
+    EXPECT_EQ(expire_at(keys::ExperimentTotals("default", "ends")), ends + absl::Hours(72) + kResultsRetention);
+    clock_.Advance(absl::Hours(5));  // a later exposure pushes the open-ended ones back
+  }
+}
+
 TEST_F(ExperimentRedisTest, DuplicateExposuresConversionsAndClicksCountOnce) {
   Configure("experiments:\n  - {id: d, variants: [{id: only, weight: 1}, {id: never, weight: 0.000001}]}\n",
             /*exposure_refresh=*/absl::ZeroDuration());
