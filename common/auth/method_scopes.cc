@@ -62,6 +62,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.recommend.v1.Recommend/GetExperimentResults", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ListExperiments", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ValidateExperiments", kScopeAdmin},
+      {"journey.recommend.v1.Recommend/ApplyExperiments", kScopeAdmin},
 
       {"journey.auth.v1.ApiKeys/CreateKey", kScopeAdmin},
       {"journey.auth.v1.ApiKeys/ListKeys", kScopeAdmin},

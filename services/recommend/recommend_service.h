@@ -6,6 +6,7 @@
 #include "common/server/gated_service.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_admin.h"
 #include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
@@ -21,9 +22,13 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
       : logic_(logic), admin_(admin), feedback_(feedback), workers_(workers) {}
 
   // Experiments: results, the loaded definitions, validation. Unset = none configured.
-  void SetExperiments(const ExperimentStore* experiments, const ExperimentRecorder* recorder) {
+  // `experiment_admin` (may be null: ApplyExperiments is then FAILED_PRECONDITION) applies
+  // definitions at run time.
+  void SetExperiments(const ExperimentStore* experiments, const ExperimentRecorder* recorder,
+                      ExperimentAdmin* experiment_admin = nullptr) {
     experiments_ = experiments;
     recorder_ = recorder;
+    experiment_admin_ = experiment_admin;
   }
 
   grpc::ServerUnaryReactor* GetRecommendations(grpc::CallbackServerContext* ctx, const v1::GetRecommendationsRequest* req,
@@ -50,6 +55,8 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
   grpc::ServerUnaryReactor* ValidateExperiments(grpc::CallbackServerContext* ctx,
                                                 const v1::ValidateExperimentsRequest* req,
                                                 v1::ValidateExperimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ApplyExperiments(grpc::CallbackServerContext* ctx, const v1::ApplyExperimentsRequest* req,
+                                             v1::ApplyExperimentsResponse* resp) override;
 
  private:
   // Admits the call (API key, scope, rate limit: gated_service.h), runs `handler` (returning
@@ -63,6 +70,7 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
   Feedback* feedback_;
   const ExperimentStore* experiments_ = nullptr;
   const ExperimentRecorder* recorder_ = nullptr;
+  ExperimentAdmin* experiment_admin_ = nullptr;
   RequestWorkers workers_;  // last: joined before the members its tasks use go away
 };
 

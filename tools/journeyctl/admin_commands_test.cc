@@ -106,6 +106,26 @@ TEST_F(JourneyctlAdminTest, TriggersStatsShowsWhyActionsWereSuppressed) {
   EXPECT_TRUE(absl::StrContains(bad.output, "trigger_id")) << bad.output;
 }
 
+TEST_F(JourneyctlAdminTest, ExperimentsApplyChangesWhatRecommendRuns) {
+  const std::string good = WriteFile("xp.yaml",
+                                     "holdout: {share: 2%, salt: cli}\n"
+                                     "experiments:\n  - {id: cli-test, variants: [{id: a, control: true}, {id: b}]}\n");
+  CliRun applied = Journeyctl("experiments apply " + good);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_TRUE(absl::StrContains(applied.output, "applied as version 1, 1 experiment(s), holdout 2.00%")) << applied.output;
+  CliRun list = Journeyctl("experiments list");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_TRUE(absl::StrContains(list.output, "definitions: applied version 1")) << list.output;
+  EXPECT_TRUE(absl::StrContains(list.output, "cli-test")) << list.output;
+  CliRun stale = Journeyctl("experiments apply --expected_version 7 " + good);
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(stale.output, "expected_version: 7, but the stored version is 1")) << stale.output;
+  const std::string bad = WriteFile("bad-xp.yaml", "experiments:\n  - {id: x, variants: [{id: a, weight: -1}]}\n");
+  CliRun refused = Journeyctl("experiments apply " + bad);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(refused.output, "yaml: " + bad + ":")) << refused.output;
+}
+
 TEST_F(JourneyctlAdminTest, OffersValidateSaysWhatApplyWouldDo) {
   const std::string good =
       WriteFile("good.yaml", "offers:\n  - {id: extra-offer, kind: content, stages: [AWARENESS]}\n");

@@ -88,10 +88,11 @@ int RunMap(const GlobalOptions& g, const MapOptions& o);
 int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
 int RunSimulate(const GlobalOptions& g, const SimulateOptions& o);
 int RunAdmin(const GlobalOptions& g, const AdminOptions& o);
-// experiments list | results ID | validate FILE (recommend).
+// experiments list | results ID | validate FILE | apply FILE (recommend).
 struct ExperimentsOptions {
-  std::string action;  // "list", "results", "validate"
+  std::string action;  // "list", "results", "validate", "apply"
   std::string target;  // experiment id or file
+  int64_t expected_version = 0;  // apply: only onto this stored version (0 = any)
 };
 int RunExperiments(const GlobalOptions& g, const ExperimentsOptions& o);
 // triggers stats (journey's GetActionStats).

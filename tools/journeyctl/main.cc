@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   }
 
   ExperimentsOptions experiments;
-  auto* experiments_cmd = app.add_subcommand("experiments", "experiments and the holdout (recommend): list, results");
+  auto* experiments_cmd = app.add_subcommand("experiments", "experiments and the holdout (recommend): list, results, validate, apply");
   experiments_cmd->require_subcommand(1);
   experiments_cmd->add_subcommand("list", "the loaded experiments and the holdout")->callback([&experiments] {
     experiments.action = "list";
@@ -180,6 +180,12 @@ int main(int argc, char** argv) {
   auto* experiments_validate = experiments_cmd->add_subcommand("validate", "check an experiments YAML file");
   experiments_validate->add_option("file", experiments.target, "file")->required();
   experiments_validate->callback([&experiments] { experiments.action = "validate"; });
+  auto* experiments_apply = experiments_cmd->add_subcommand(
+      "apply", "replace the holdout and experiments with a YAML file's (every recommend replica, no restart)");
+  experiments_apply->add_option("file", experiments.target, "file")->required();
+  experiments_apply->add_option("--expected_version", experiments.expected_version,
+                                "apply only if this is still the stored version (from experiments list)");
+  experiments_apply->callback([&experiments] { experiments.action = "apply"; });
 
   TriggersOptions triggers;
   auto* triggers_cmd = app.add_subcommand("triggers", "triggered actions (journey): stats");
