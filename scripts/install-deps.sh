@@ -21,6 +21,7 @@ PKGS=(
   openssl
   clang
   libclang-rt-14-dev
+  libgoogle-perftools-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -80,12 +80,20 @@ void Feedback::Enqueue(std::vector<storage::RedisCommand> commands) {
   for (auto& c : commands) queue_.push_back(std::move(c));
 }
 
-void Feedback::CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id,
-                            const std::string& outcome) {
+void Feedback::CountOutcome(const v1::RecommendationRecord& record, absl::string_view offer_id,
+                            absl::string_view outcome) {
+  // Every served offer lands here: the field is built in a reused buffer and looked up as
+  // it is, so only a field not yet pending since the last flush allocates.
+  thread_local std::string field;
+  auto build = [&](absl::string_view segment) -> const std::string& {
+    field.clear();
+    absl::StrAppend(&field, offer_id, "|", record.stage(), "|", segment, "|", outcome);
+    return field;
+  };
   std::lock_guard<std::mutex> lock(mu_);
-  pending_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", kAllSegments, "|", outcome)]++;
+  pending_counts_[build(kAllSegments)]++;
   for (int i = 0; i < record.segments_size() && i < options_.max_stat_segments; ++i) {
-    pending_segment_counts_[absl::StrCat(offer_id, "|", record.stage(), "|", record.segments(i), "|", outcome)]++;
+    pending_segment_counts_[build(record.segments(i))]++;
   }
 }
 

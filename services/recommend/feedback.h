@@ -98,7 +98,7 @@ class Feedback final : public server::BackgroundWorker {
   void Enqueue(std::vector<storage::RedisCommand> commands);
   absl::Status FlushQueued(bool with_counters);
   // Adds to the pending counters (summed in process, one HINCRBY per field per flush).
-  void CountOutcome(const v1::RecommendationRecord& record, const std::string& offer_id, const std::string& outcome);
+  void CountOutcome(const v1::RecommendationRecord& record, absl::string_view offer_id, absl::string_view outcome);
 
   const FeedbackOptions options_;
   storage::RedisClient* redis_;

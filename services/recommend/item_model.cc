@@ -176,17 +176,32 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       double score = 0;
       double best = 0;
       int because = -1;  // rank of the session item that contributed most; -1 = seen itself
+      bool touched = false;
     };
-    absl::flat_hash_map<uint32_t, Candidate> cands;
-    size_t row_total = recent.size();
-    for (uint32_t i : recent) row_total += co_[i].size();
-    cands.reserve(row_total);
+    // Scores by item index in an array kept per thread, reset after use: the session's
+    // rows reach hundreds of items, and a hash map built per request was the larger part
+    // of the cost (its allocation included).
+    struct Scratch {
+      std::vector<Candidate> slots;
+      std::vector<uint32_t> touched;
+    };
+    thread_local Scratch scratch;
+    if (scratch.slots.size() < names_.size()) scratch.slots.resize(names_.size());
+    scratch.touched.clear();
+    auto slot = [&](uint32_t j) -> Candidate& {
+      Candidate& c = scratch.slots[j];
+      if (!c.touched) {
+        c.touched = true;
+        scratch.touched.push_back(j);
+      }
+      return c;
+    };
     for (size_t r = 0; r < recent.size(); ++r) {
       const uint32_t i = recent[r];
       if (row_sum_[i] <= 0) continue;
       const double a = p_new * std::pow(options_.recency_decay, static_cast<double>(r)) / alpha_sum / row_sum_[i];
       for (const auto& [j, w] : co_[i]) {
-        Candidate& c = cands[j];
+        Candidate& c = slot(j);
         const double contrib = a * w;
         c.score += contrib;
         if (contrib > c.best) {
@@ -196,7 +211,7 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       }
     }
     for (size_t r = 0; r < recent.size(); ++r) {
-      Candidate& c = cands[recent[r]];
+      Candidate& c = slot(recent[r]);
       if (!options_.recommend_seen) {
         c.score = -1;
         continue;
@@ -209,9 +224,9 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       }
     }
     std::vector<std::pair<double, uint32_t>> ranked;
-    ranked.reserve(cands.size());
-    for (const auto& [j, c] : cands) {
-      if (c.score > 0) ranked.emplace_back(c.score, j);
+    ranked.reserve(scratch.touched.size());
+    for (uint32_t j : scratch.touched) {
+      if (scratch.slots[j].score > 0) ranked.emplace_back(scratch.slots[j].score, j);
     }
     // Ties broken by id so results are deterministic.
     auto better = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
@@ -225,11 +240,12 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       if (n == head) std::sort(ranked.begin() + head, ranked.end(), better);
       const auto [score, j] = ranked[n];
       if (allowed && !allowed(names_[j])) continue;
-      const Candidate& c = cands[j];
+      const Candidate& c = scratch.slots[j];
       taken[j] = true;
       out.push_back({names_[j], score,
                      c.because < 0 ? "recently viewed" : "viewed together with " + names_[recent[c.because]]});
     }
+    for (uint32_t j : scratch.touched) scratch.slots[j] = Candidate{};
   }
   FillPopular(k, allowed, &taken, &out);
   return out;

@@ -22,6 +22,7 @@
 #include "services/recommend/product_catalog.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
+#include "services/recommend/recommendation_queues.h"
 #include "services/recommend/stream_learner.h"
 
 ABSL_FLAG(std::string, offers_file, "", "offer catalog YAML (default <config_dir>/offers/default.yaml)");
@@ -33,6 +34,8 @@ ABSL_FLAG(int, redis_timeout_ms, 50, "longest wait for a request's Redis read be
 ABSL_FLAG(int, max_per_category, 4, "diversity: at most this many recommended products of one category");
 ABSL_FLAG(std::string, triggers_dir, "",
           "orchestration rules for promotional offers (default <config_dir>/triggers; none there: no rules)");
+ABSL_FLAG(int, recommend_threads, 4,
+          "threads answering GetRecommendations (each holds one call through its Redis round trip)");
 ABSL_FLAG(int64_t, recommend_seed, 0, "seed for exploration (0 = random); fixed only for experiments");
 
 namespace {
@@ -79,6 +82,9 @@ int main(int argc, char** argv) {
     return ConfigError("--experiments_dir: " + std::string(experiment_config.status().message()));
   }
   if (absl::GetFlag(FLAGS_redis_timeout_ms) <= 0) return ConfigError("--redis_timeout_ms: must be > 0");
+  if (absl::GetFlag(FLAGS_recommend_threads) < 1 || absl::GetFlag(FLAGS_recommend_threads) > 256) {
+    return ConfigError("--recommend_threads: must be 1..256");
+  }
   std::string triggers_dir = absl::GetFlag(FLAGS_triggers_dir);
   if (triggers_dir.empty()) triggers_dir = cfg.config_dir + "/triggers";
   auto orchestration_config = orchestration::LoadTriggerDir(triggers_dir);
@@ -149,12 +155,15 @@ int main(int argc, char** argv) {
   RecommendService service(&logic, &admin, &feedback);
   service.SetExperiments(&experiments, &recorder, &experiment_admin);
   (*runtime)->AddService(&service, "journey.recommend.v1.Recommend");
+  RecommendationQueues recommendation_queues(&service, absl::GetFlag(FLAGS_recommend_threads));
+  (*runtime)->SetBuilderHook([&recommendation_queues](grpc::ServerBuilder& b) { recommendation_queues.AddTo(b); });
   (*runtime)->AddWorker(&learner);
   (*runtime)->AddWorker(&feedback);
   (*runtime)->AddWorker(&recorder);
   (*runtime)->AddWorker(&catalog_sync);
   (*runtime)->AddWorker(&experiments_sync);
   (*runtime)->AddWorker(&stats_refresh);
+  (*runtime)->AddWorker(&recommendation_queues);  // last added, first stopped
   log::Info("offer catalog loaded", {{"file", offers_file}, {"offers", std::to_string((*catalog)->offers().size())},
                                      {"products", std::to_string(products.size())},
                                      {"experiments", std::to_string(experiment_count)},

@@ -16,6 +16,7 @@
 #include "services/recommend/promotion_gate.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
+#include "services/recommend/recommendation_queues.h"
 #include "services/recommend/stream_learner.h"
 #include "tests/testing/poll.h"
 #include "tests/testing/redis_server.h"
@@ -386,20 +387,23 @@ TEST_F(RecommendRedisTest, CatalogReloadsUnderLoadWithoutAFailedRequest) {
   EXPECT_EQ(other_replica.Get()->version(), 20) << "another replica adopts the applied catalog";
 }
 
-TEST_F(RecommendRedisTest, ServesOverGrpcFromTheWorkerPool) {
+TEST_F(RecommendRedisTest, ServesOverGrpcFromTheQueuesAndTheWorkerPool) {
   CatalogAdmin admin("default", redis_.get(), store_.get(), &products_);
   RecommendService service(logic_.get(), &admin, feedback_.get(), /*workers=*/2);
+  RecommendationQueues queues(&service, /*threads=*/2);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  queues.AddTo(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
+  queues.Start();
   auto stub = v1::Recommend::NewStub(
       grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
   WriteJourney("g1", "CONSIDERATION");
 
-  // Many calls at once on two workers: each is answered, none is lost or failed.
+  // Many calls at once on two queue threads: each is answered, none is lost or failed.
   constexpr int kCalls = 40;
   struct Call {
     grpc::ClientContext ctx;
@@ -443,6 +447,7 @@ TEST_F(RecommendRedisTest, ServesOverGrpcFromTheWorkerPool) {
   EXPECT_EQ(upserted.upserted(), 1);
   EXPECT_NE(products_.Find("grpc-product"), nullptr);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  queues.Stop();
 }
 
 }  // namespace

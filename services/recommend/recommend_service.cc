@@ -7,7 +7,7 @@
 namespace journey::recommend {
 namespace {
 
-absl::Duration Remaining(grpc::CallbackServerContext* ctx) {
+absl::Duration Remaining(const grpc::ServerContextBase* ctx) {
   const auto deadline = ctx->deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteDuration();
   return absl::FromChrono(deadline - std::chrono::system_clock::now());
@@ -43,10 +43,18 @@ grpc::ServerUnaryReactor* RecommendService::OnWorker(grpc::CallbackServerContext
   return reactor;
 }
 
-grpc::ServerUnaryReactor* RecommendService::GetRecommendations(grpc::CallbackServerContext* ctx,
-                                                               const v1::GetRecommendationsRequest* req,
-                                                               v1::GetRecommendationsResponse* resp) {
-  return OnWorker(ctx, __func__, resp, [this, ctx, req] { return logic_->Recommend(*req, Remaining(ctx)); });
+grpc::Status RecommendService::ServeRecommendations(grpc::ServerContext* ctx, const v1::GetRecommendationsRequest& req,
+                                                    v1::GetRecommendationsResponse* resp) {
+  auto call = Admit(ctx, "GetRecommendations");
+  if (!call.ok()) return call.status();
+  // Behind after a burst: a call whose caller already gave up is not worth the work.
+  if (ctx->deadline() < std::chrono::system_clock::now()) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
+  }
+  absl::StatusOr<v1::GetRecommendationsResponse> result = logic_->Recommend(req, Remaining(ctx));
+  if (!result.ok()) return server::ToGrpcStatus(result.status());
+  *resp = std::move(*result);
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* RecommendService::ReportOutcome(grpc::CallbackServerContext* ctx,

@@ -1,6 +1,7 @@
 // The gRPC adapter of journey.recommend.v1.Recommend: decode, call the logic, map Status.
-// Callback API: gRPC's threads only hand each call to a fixed pool of workers (the
-// handlers block on Redis), so no thread is created or ended per request.
+// GetRecommendations is served from completion queues (recommendation_queues.h), the rest
+// on the callback API, where gRPC's threads only hand each call to a fixed pool of
+// workers (the handlers block on Redis), so no thread is created or ended per request.
 #pragma once
 
 #include "common/server/gated_service.h"
@@ -14,7 +15,18 @@
 
 namespace journey::recommend {
 
-class RecommendService final : public v1::Recommend::CallbackService, public server::GatedService {
+// Recommend::CallbackService with GetRecommendations asynchronous instead. Spelled out
+// because an async marker on top of CallbackService keeps the callback handler (gRPC then
+// never serves the queues). A new RPC of the proto is added here, or it answers UNIMPLEMENTED.
+using RecommendServiceBase = v1::Recommend::WithAsyncMethod_GetRecommendations<
+    v1::Recommend::WithCallbackMethod_ReportOutcome<v1::Recommend::WithCallbackMethod_GetOfferStats<
+        v1::Recommend::WithCallbackMethod_ListOffers<v1::Recommend::WithCallbackMethod_ApplyOffers<
+            v1::Recommend::WithCallbackMethod_ValidateOffers<v1::Recommend::WithCallbackMethod_DeleteOffer<
+                v1::Recommend::WithCallbackMethod_UpsertProducts<v1::Recommend::WithCallbackMethod_GetExperimentResults<
+                    v1::Recommend::WithCallbackMethod_ListExperiments<
+                        v1::Recommend::WithCallbackMethod_ValidateExperiments<v1::Recommend::Service>>>>>>>>>>>;
+
+class RecommendService final : public RecommendServiceBase, public server::GatedService {
  public:
   // `workers`: threads that run handlers; a few suffice (each request holds one for about
   // a Redis round trip plus the ranking), more only add contention on two cores.
@@ -31,8 +43,10 @@ class RecommendService final : public v1::Recommend::CallbackService, public ser
     experiment_admin_ = experiment_admin;
   }
 
-  grpc::ServerUnaryReactor* GetRecommendations(grpc::CallbackServerContext* ctx, const v1::GetRecommendationsRequest* req,
-                                               v1::GetRecommendationsResponse* resp) override;
+  // GetRecommendations as RecommendationQueues answers it: admission, the deadline, the
+  // logic, the status mapping. Blocks for the Redis round trip.
+  grpc::Status ServeRecommendations(grpc::ServerContext* ctx, const v1::GetRecommendationsRequest& req,
+                                    v1::GetRecommendationsResponse* resp);
   grpc::ServerUnaryReactor* ReportOutcome(grpc::CallbackServerContext* ctx, const v1::ReportOutcomeRequest* req,
                                           v1::ReportOutcomeResponse* resp) override;
   grpc::ServerUnaryReactor* GetOfferStats(grpc::CallbackServerContext* ctx, const v1::GetOfferStatsRequest* req,
