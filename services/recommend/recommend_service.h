@@ -24,7 +24,8 @@ using RecommendServiceBase = v1::Recommend::WithAsyncMethod_GetRecommendations<
             v1::Recommend::WithCallbackMethod_ValidateOffers<v1::Recommend::WithCallbackMethod_DeleteOffer<
                 v1::Recommend::WithCallbackMethod_UpsertProducts<v1::Recommend::WithCallbackMethod_GetExperimentResults<
                     v1::Recommend::WithCallbackMethod_ListExperiments<
-                        v1::Recommend::WithCallbackMethod_ValidateExperiments<v1::Recommend::Service>>>>>>>>>>>;
+                        v1::Recommend::WithCallbackMethod_ValidateExperiments<
+                            v1::Recommend::WithCallbackMethod_ApplyExperiments<v1::Recommend::Service>>>>>>>>>>>>;
 
 class RecommendService final : public RecommendServiceBase, public server::GatedService {
  public:
