@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Runs the whole suite locally: installs what is missing, builds, starts a private
-# redis-server and the four services on free ports, walks a sample customer from first
-# visit to repeat purchase, then simulates a few thousand customers (journeyctl simulate),
-# prints the funnel and the top pain points, writes the journey map HTML and shows what
-# three customers in different stages are recommended.
+# redis-server, a webhook receiver (tools/webhook_sink) and the four services on free ports,
+# walks a sample customer from first visit to repeat purchase, shows an abandoned cart
+# producing one signed webhook call with the recovery offer, then simulates a few thousand
+# customers (journeyctl simulate, and their live visits reporting clicks and orders), prints
+# the funnel and the top pain points, writes the journey map HTML, shows what three
+# customers in different stages are recommended and the A/B experiment's uplift with its
+# 95% interval.
 # Interactive: keeps running until Ctrl-C. Non-interactive (CI=true or no terminal): stops
 # after the walk-through, reading nothing from stdin.
 #
-# Environment: SIM_CUSTOMERS (3000), SIM_DAYS (14), SIM_SEED (42), MAP_HTML (where the map
-# goes, default <build>/journey-map.html), SKIP_BUILD=1 (use an existing build),
+# Environment: SIM_CUSTOMERS (3000), SIM_DAYS (14), SIM_SEED (42), SIM_SHOPPERS (live
+# visits, default SIM_CUSTOMERS), MAP_HTML (where the map goes, default
+# <build>/journey-map.html), WEBHOOK_LOG (the webhook calls received, one JSON line each,
+# default in the run's temporary directory), SKIP_BUILD=1 (use an existing build),
 # CONFIG_DIR (definitions, default config/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +24,7 @@ CONFIG_DIR=${CONFIG_DIR:-$ROOT/config}
 SIM_CUSTOMERS=${SIM_CUSTOMERS:-3000}
 SIM_DAYS=${SIM_DAYS:-14}
 SIM_SEED=${SIM_SEED:-42}
+SIM_SHOPPERS=${SIM_SHOPPERS:-$SIM_CUSTOMERS}
 MAP_HTML=${MAP_HTML:-$BUILD/journey-map.html}
 RUN_DIR=$(mktemp -d /tmp/journey-run-XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -42,11 +48,23 @@ export JOURNEY_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 JOURNEY_BOOTSTRAP_ADMIN_KEY=${JOURNEY_BOOTSTRAP_ADMIN_KEY:-jk_local_$(python3 -c 'import secrets; print(secrets.token_hex(24))')}
 export JOURNEY_BOOTSTRAP_ADMIN_KEY JOURNEY_API_KEY=$JOURNEY_BOOTSTRAP_ADMIN_KEY
 
+# The webhook receiver: journey POSTs triggered actions to it, signed with this run's secret.
+WEBHOOK_LOG=${WEBHOOK_LOG:-$RUN_DIR/webhook.jsonl}
+WEBHOOK_PORT=$(free_port)
+openssl rand -hex 24 >"$RUN_DIR/webhook.secret"
+"$BUILD/tools/webhook_sink/webhook_sink" --port="$WEBHOOK_PORT" --secret_file="$RUN_DIR/webhook.secret" \
+  >"$WEBHOOK_LOG" 2>"$RUN_DIR/webhook_sink.log" </dev/null &
+PIDS+=($!)
+
 declare -A PORT
 for svc in ingest journey persona recommend; do
   PORT[$svc]=$(free_port)
   extra=()
   if [ "$svc" = ingest ]; then HTTP_PORT=$(free_port); extra+=(--http_port="$HTTP_PORT"); fi
+  if [ "$svc" = journey ]; then
+    extra+=(--action_webhook_url="http://127.0.0.1:$WEBHOOK_PORT/actions"
+      --action_webhook_secret_file="$RUN_DIR/webhook.secret")
+  fi
   "$BUILD/services/$svc/journey-$svc" --grpc_port="${PORT[$svc]}" --metrics_port="$(free_port)" \
     --config_dir="$CONFIG_DIR" "${extra[@]}" >"$RUN_DIR/$svc.log" 2>&1 </dev/null &
   PIDS+=($!)
@@ -74,8 +92,11 @@ step() {  # step "title" command...: runs one part of the walk-through; a failur
 
 step "API keys (this run's bootstrap admin key; create scoped ones with journeyctl keys create)" "$CTL" keys list
 step "A sample customer, step by step" "$CTL" demo
-step "Simulating $SIM_CUSTOMERS customers over $SIM_DAYS days (seed $SIM_SEED)" "$CTL" simulate \
-  --customers "$SIM_CUSTOMERS" --days "$SIM_DAYS" --seed "$SIM_SEED" --samples_file "$RUN_DIR/samples.txt" --wait_s 30
+step "An abandoned cart: the inactivity timer, the cart-recovery trigger and its signed webhook call" \
+  "$CTL" abandoned-cart --webhook_log "$WEBHOOK_LOG"
+step "Simulating $SIM_CUSTOMERS customers over $SIM_DAYS days (seed $SIM_SEED), then $SIM_SHOPPERS live visits" \
+  "$CTL" simulate --customers "$SIM_CUSTOMERS" --days "$SIM_DAYS" --seed "$SIM_SEED" \
+  --samples_file "$RUN_DIR/samples.txt" --wait_s 30 --shoppers "$SIM_SHOPPERS"
 step "Funnel, stages and top pain points (last $((SIM_DAYS + 1)) days)" "$CTL" map \
   --from "-$((SIM_DAYS + 1))d" --to "+1h" --html "$MAP_HTML" --top 5
 
@@ -90,6 +111,12 @@ if [ -s "$RUN_DIR/samples.txt" ]; then
   done
 fi
 
+step "The A/B experiment product-ranking (config/experiments/default.yaml): uplift with its 95% interval" \
+  "$CTL" experiments results product-ranking
+step "The holdout (5% of customers, the non-personalized baseline) against everyone else" \
+  "$CTL" experiments results holdout
+step "Triggered actions so far: sent, deferred, suppressed and why, delivered" "$CTL" triggers stats
+
 cat <<INFO
 
 The journey map: $MAP_HTML
@@ -102,6 +129,7 @@ The suite is running:
   journey    $JOURNEY_JOURNEY_ADDR
   persona    $JOURNEY_PERSONA_ADDR
   recommend  $JOURNEY_RECOMMEND_ADDR
+  webhook    http://127.0.0.1:$WEBHOOK_PORT/actions (calls received: $WEBHOOK_LOG)
 In another shell:  export JOURNEY_INGEST_ADDR=$JOURNEY_INGEST_ADDR JOURNEY_JOURNEY_ADDR=$JOURNEY_JOURNEY_ADDR JOURNEY_PERSONA_ADDR=$JOURNEY_PERSONA_ADDR JOURNEY_RECOMMEND_ADDR=$JOURNEY_RECOMMEND_ADDR
                    export JOURNEY_API_KEY=$JOURNEY_API_KEY   # this run's admin key
                    $CTL --help

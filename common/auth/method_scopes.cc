@@ -36,6 +36,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.state.v1.Journey/ValidateDefinition", kScopeAdmin},
       {"journey.state.v1.Journey/ListDefinitions", kScopeJourneyRead},
       {"journey.state.v1.Journey/DeleteDefinition", kScopeAdmin},
+      {"journey.state.v1.Journey/GetActionStats", kScopeJourneyRead},
 
       {"journey.persona.v1.Persona/GetProfile", kScopePersonaRead},
       {"journey.persona.v1.Persona/UpsertProfiles", kScopePersonaSync, true},
@@ -61,6 +62,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"journey.recommend.v1.Recommend/GetExperimentResults", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ListExperiments", kScopeRecommendRead},
       {"journey.recommend.v1.Recommend/ValidateExperiments", kScopeAdmin},
+      {"journey.recommend.v1.Recommend/ApplyExperiments", kScopeAdmin},
 
       {"journey.auth.v1.ApiKeys/CreateKey", kScopeAdmin},
       {"journey.auth.v1.ApiKeys/ListKeys", kScopeAdmin},

@@ -194,6 +194,10 @@ std::string ExperimentTotals(absl::string_view workspace, absl::string_view expe
   return absl::StrCat(kPrefix, ":", workspace, ":xp:{xp:", EscapeId(experiment_id), "}:totals");
 }
 
+std::string ExperimentDefinitions(absl::string_view workspace) {
+  return absl::StrCat(kPrefix, ":", workspace, ":rec:experiments");
+}
+
 std::string ApiKeys() { return absl::StrCat(kPrefix, ":{auth}:apikeys"); }
 
 std::string ApiKeysVersion() { return absl::StrCat(kPrefix, ":{auth}:apikeys:version"); }

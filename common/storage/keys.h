@@ -158,6 +158,9 @@ std::string ActionCounts(absl::string_view workspace);
 std::string ExperimentMembers(absl::string_view workspace, absl::string_view experiment_id);
 // Totals: "<variant>|exposed", "|conversions", "|clicks", "|revenue", "|revenue_sq" -> number.
 std::string ExperimentTotals(absl::string_view workspace, absl::string_view experiment_id);
+// The applied holdout and experiment definitions: hash "version" -> n, "doc" ->
+// StoredExperiments (both set together by one script, compare-and-set on the version).
+std::string ExperimentDefinitions(absl::string_view workspace);
 
 // --- Auth ---
 // API keys of every workspace, in one place on purpose: a replica must recognise a key of

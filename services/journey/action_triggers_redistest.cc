@@ -4,6 +4,7 @@
 // transitions and sentiment drops fire their triggers; holdout and consent suppress, counted.
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/time/civil_time.h"
 #include "common/experiment/assignment.h"
 #include "common/orchestration/action_outbox.h"
@@ -12,6 +13,7 @@
 #include "services/journey/action_triggers.h"
 #include "services/journey/event_fields.h"
 #include "services/journey/journey_applier.h"
+#include "services/journey/journey_logic.h"
 #include "tests/testing/redis_server.h"
 
 namespace journey::journey_state {
@@ -165,6 +167,25 @@ TEST_F(ActionTriggersTest, HoldoutAndMissingConsentSuppressAndAreCounted) {
   EXPECT_TRUE(Actions().empty());
   EXPECT_EQ(Count("suppressed|holdout|cart-recovery"), 1);
   EXPECT_EQ(Count("suppressed|consent|cart-recovery"), 2);
+
+  // GetActionStats reads them back per trigger, outcome and reason, ordered.
+  JourneyLogic logic(redis_.get(), definitions_.get(), &clock_, LogicOptions{});
+  auto stats = logic.GetActionStats({});
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_EQ(stats->stats_size(), 2);
+  EXPECT_EQ(stats->stats(0).trigger_id(), "cart-recovery");
+  EXPECT_EQ(stats->stats(0).outcome(), "suppressed");
+  EXPECT_EQ(stats->stats(0).reason(), "consent");
+  EXPECT_EQ(stats->stats(0).count(), 2);
+  EXPECT_EQ(stats->stats(1).reason(), "holdout");
+  EXPECT_EQ(stats->stats(1).count(), 1);
+  journey::state::v1::GetActionStatsRequest only;
+  only.set_trigger_id("support-apology");
+  ASSERT_TRUE(logic.GetActionStats(only).ok());
+  EXPECT_EQ(logic.GetActionStats(only)->stats_size(), 0);
+  only.set_trigger_id("a|b");
+  EXPECT_EQ(logic.GetActionStats(only).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(logic.GetActionStats(only).status().message(), "trigger_id"));
 }
 
 TEST_F(ActionTriggersTest, TransitionAndSentimentTriggersFire) {

@@ -1,8 +1,12 @@
 #include "services/journey/journey_logic.h"
 
+#include <map>
+#include <tuple>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/orchestration/action_outbox.h"
 #include "common/storage/keys.h"
 #include "services/journey/event_fields.h"
 #include "services/journey/journey_aggregates.h"
@@ -200,6 +204,34 @@ absl::StatusOr<sv1::DeleteDefinitionResponse> JourneyLogic::DeleteDefinition(
   if (!deleted.ok()) return deleted.status();
   sv1::DeleteDefinitionResponse response;
   for (int64_t v : *deleted) response.add_deleted_versions(v);
+  return response;
+}
+
+absl::StatusOr<sv1::GetActionStatsResponse> JourneyLogic::GetActionStats(
+    const sv1::GetActionStatsRequest& request) const {
+  const std::string& trigger = request.trigger_id();
+  if (trigger.size() > 128 || trigger.find('|') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trigger_id: \"", trigger.substr(0, 128), "\" is not a trigger id (at most 128 characters, no '|')"));
+  }
+  auto counts = orchestration::ReadActionCounts(redis_, options_.workspace);
+  if (!counts.ok()) return absl::UnavailableError(absl::StrCat("reading action counts: ", counts.status().message()));
+  // Fields are "<outcome>|<reason>|<trigger>"; the map's order is not the one readers want.
+  std::map<std::tuple<std::string, std::string, std::string>, int64_t> rows;
+  for (const auto& [field, n] : *counts) {
+    std::vector<std::string> parts = absl::StrSplit(field, absl::MaxSplits('|', 2));
+    if (parts.size() != 3) continue;
+    if (!trigger.empty() && parts[2] != trigger) continue;
+    rows[{parts[2], parts[0], parts[1]}] += n;
+  }
+  sv1::GetActionStatsResponse response;
+  for (const auto& [key, n] : rows) {
+    sv1::ActionStat* s = response.add_stats();
+    s->set_trigger_id(std::get<0>(key));
+    s->set_outcome(std::get<1>(key));
+    s->set_reason(std::get<2>(key));
+    s->set_count(n);
+  }
   return response;
 }
 

@@ -1,5 +1,6 @@
 // The journey service's reads and admin operations, without gRPC: a customer's journey, the
-// funnel and the journey map over a time range, transitions after a cursor, definitions.
+// funnel and the journey map over a time range, transitions after a cursor, definitions, and
+// how triggered actions ended.
 #pragma once
 
 #include <optional>
@@ -45,6 +46,9 @@ class JourneyLogic {
       const journey::state::v1::ListDefinitionsRequest& request) const;
   absl::StatusOr<journey::state::v1::DeleteDefinitionResponse> DeleteDefinition(
       const journey::state::v1::DeleteDefinitionRequest& request) const;
+  // The triggered actions' outcome counts (common/orchestration's ActionCounts hash).
+  absl::StatusOr<journey::state::v1::GetActionStatsResponse> GetActionStats(
+      const journey::state::v1::GetActionStatsRequest& request) const;
 
  private:
   absl::StatusOr<std::pair<absl::Time, absl::Time>> Range(const journey::state::v1::TimeRange& range) const;

@@ -107,4 +107,14 @@ grpc::Status JourneyService::DeleteDefinition(grpc::ServerContext* ctx, const sv
   return grpc::Status::OK;
 }
 
+grpc::Status JourneyService::GetActionStats(grpc::ServerContext* ctx, const sv1::GetActionStatsRequest* request,
+                                            sv1::GetActionStatsResponse* response) {
+  auto call = Admit(ctx, __func__);
+  if (!call.ok()) return call.status();
+  auto stats = logic_->GetActionStats(*request);
+  if (!stats.ok()) return ToGrpcStatus(stats.status());
+  *response = std::move(*stats);
+  return grpc::Status::OK;
+}
+
 }  // namespace journey::journey_state

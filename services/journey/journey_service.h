@@ -33,6 +33,8 @@ class JourneyService final : public journey::state::v1::Journey::Service, public
                                   journey::state::v1::ApplyDefinitionResponse* response) override;
   grpc::Status ListDefinitions(grpc::ServerContext* ctx, const journey::state::v1::ListDefinitionsRequest* request,
                                journey::state::v1::ListDefinitionsResponse* response) override;
+  grpc::Status GetActionStats(grpc::ServerContext* ctx, const journey::state::v1::GetActionStatsRequest* request,
+                              journey::state::v1::GetActionStatsResponse* response) override;
   grpc::Status DeleteDefinition(grpc::ServerContext* ctx, const journey::state::v1::DeleteDefinitionRequest* request,
                                 journey::state::v1::DeleteDefinitionResponse* response) override;
 

@@ -15,7 +15,7 @@ namespace {
 // KEYS[1] = the experiment's members hash, KEYS[2] = its totals hash (one hash tag).
 // Exposure: ARGV = "e", customer, variant, at_ms, expire_at_ms (0 = never). The first
 // exposure fixes the customer's variant (HSETNX) and is the only one that counts; every one
-// moves the last exposure. An experiment with an end keeps its data until expire_at.
+// moves the last exposure and sets both hashes to expire at expire_at (ResultsExpireAt).
 // Outcome: ARGV = "o", customer, kind ("c" conversion, "k" click), dedupe id, revenue,
 // at_ms, window_ms. Counts only for an exposed customer, between their first exposure and
 // the window after their last; a dedupe id seen before counts nothing; the customer's
@@ -68,16 +68,18 @@ bool IsTransient(const std::string& error) {
 
 std::string Millis(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
 
-// Results stay readable this long after an experiment's end and attribution window.
-constexpr absl::Duration kResultsRetention = absl::Hours(24 * 90);
-
-std::string ExpireAtMillis(const ExperimentSet* set, const std::string& experiment_id) {
+std::string ExpireAtMillis(const ExperimentSet* set, const std::string& experiment_id, absl::Time exposed_at) {
   const Experiment* e = set != nullptr ? set->Find(experiment_id) : nullptr;
-  if (e == nullptr || e->end == absl::InfiniteFuture()) return "0";
-  return Millis(e->end + e->attribution_window + kResultsRetention);
+  if (e == nullptr) return "0";
+  return Millis(ResultsExpireAt(*e, exposed_at));
 }
 
 }  // namespace
+
+absl::Time ResultsExpireAt(const Experiment& experiment, absl::Time exposed_at) {
+  const absl::Time last_exposure = experiment.end == absl::InfiniteFuture() ? exposed_at : experiment.end;
+  return last_exposure + experiment.attribution_window + kResultsRetention;
+}
 
 ExperimentRecorder::ExperimentRecorder(ExperimentRecorderOptions options, storage::RedisClient* redis,
                                        const ExperimentStore* experiments, const Clock* clock)
@@ -113,7 +115,7 @@ void ExperimentRecorder::RecordExposures(const std::string& customer_id, const s
     storage::RedisCommand call = storage::RedisScript::Call(2);
     for (std::string arg : {keys::ExperimentMembers(options_.workspace, e.experiment_id),
                             keys::ExperimentTotals(options_.workspace, e.experiment_id), std::string("e"), customer_id,
-                            e.variant, Millis(at), ExpireAtMillis(set.get(), e.experiment_id)}) {
+                            e.variant, Millis(at), ExpireAtMillis(set.get(), e.experiment_id, at)}) {
       call.push_back(std::move(arg));
     }
     Enqueue(std::move(call));

@@ -41,6 +41,14 @@ struct ExperimentRecorderOptions {
   size_t max_queue = 200000;  // script calls; beyond it new ones are dropped and counted
 };
 
+// How long an experiment's records (members and totals) stay in Redis: kResultsRetention
+// after the attribution window of the last exposure that can happen. For an experiment with
+// an end that is fixed (end + window + retention); for the holdout and experiments without
+// an end every exposure pushes it back (exposure + window + retention), so their records
+// live as long as customers are exposed and disappear 90 days and one window after the last.
+inline constexpr absl::Duration kResultsRetention = absl::Hours(24 * 90);
+absl::Time ResultsExpireAt(const Experiment& experiment, absl::Time exposed_at);
+
 enum class OutcomeKind { kConversion, kClick };
 
 struct ExperimentOutcome {

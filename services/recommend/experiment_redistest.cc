@@ -8,10 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/experiment/assignment.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
+#include "services/recommend/experiment_admin.h"
 #include "services/recommend/experiment_assigner.h"
 #include "services/recommend/experiment_config.h"
 #include "services/recommend/experiment_recorder.h"
@@ -291,6 +293,93 @@ TEST_F(ExperimentRedisTest, SeededSimulationReadsBackExactCountsAndCoversTheTrue
   auto ttl = redis_->Command({"PTTL", keys::ExperimentTotals("default", "sim")});
   ASSERT_TRUE(ttl.ok());
   EXPECT_GT(ttl->integer, 0);
+}
+
+// The holdout and experiments without an end have no end to expire after: their records
+// expire kResultsRetention after the attribution window of the last exposure, pushed back by
+// every exposure; an experiment with an end keeps the fixed end + window + retention.
+TEST_F(ExperimentRedisTest, HoldoutRecordsExpireAfterTheLastExposureWindowAndRetention) {
+  Configure("holdout: {share: 50%, salt: test, attribution_window: 24h}\n"
+            "experiments:\n"
+            "  - {id: open, attribution_window: 2h, variants: [{id: a}, {id: b}]}\n"
+            "  - {id: ends, layer: other, end: 2027-01-01T00:00:00Z, attribution_window: 3d, variants: [{id: a}, "
+            "{id: b}]}\n",
+            /*exposure_refresh=*/absl::ZeroDuration());
+  auto expire_at = [&](const std::string& key) {
+    auto r = redis_->Command({"PEXPIRETIME", key});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? absl::FromUnixMillis(r->integer) : absl::InfinitePast();
+  };
+  const absl::Time ends = absl::FromUnixSeconds(1798761600);  // 2027-01-01
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    const absl::Time now = clock_.Now();
+    WriteState("regular", "DECISION", {});
+    Get("regular");
+    ASSERT_TRUE(recorder_->Flush().ok());
+    for (const std::string& key : {keys::ExperimentMembers("default", "holdout"),
+                                   keys::ExperimentTotals("default", "holdout")}) {
+      EXPECT_EQ(expire_at(key), now + absl::Hours(24) + kResultsRetention) << key;
+    }
+    EXPECT_EQ(expire_at(keys::ExperimentMembers("default", "open")), now + absl::Hours(2) + kResultsRetention);
+    EXPECT_EQ(expire_at(keys::ExperimentTotals("default", "ends")), ends + absl::Hours(72) + kResultsRetention);
+    clock_.Advance(absl::Hours(5));  // a later exposure pushes the open-ended ones back
+  }
+}
+
+// ApplyExperiments on one replica: validated, stored as version 1, 2, ... by compare-and-set,
+// installed there at once and adopted by another replica's sync; bad input changes nothing.
+TEST_F(ExperimentRedisTest, AppliedExperimentsReachEveryReplica) {
+  Configure("experiments:\n  - {id: from-file, variants: [{id: a}, {id: b}]}\n");
+  ExperimentStore other(std::make_shared<const ExperimentSet>("default", ExperimentConfig{}));
+  ExperimentAdmin here("default", redis_.get(), experiments_.get(), &clock_);
+  ExperimentAdmin there("default", redis_.get(), &other, &clock_);
+  ASSERT_TRUE(there.SyncFromRedis().ok());
+  EXPECT_EQ(there.version(), 0);  // nothing stored: the files run
+
+  v1::ApplyExperimentsRequest req;
+  req.set_yaml("holdout: {share: 10%, salt: applied}\n"
+               "experiments:\n  - {id: applied, variants: [{id: x, control: true}, {id: y, exploration: false}]}\n");
+  req.set_source("new.yaml");
+  auto applied = here.Apply(req);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->version(), 1);
+  EXPECT_EQ(applied->experiments(), 1);
+  EXPECT_EQ(applied->holdout_share_bp(), 1000u);
+  EXPECT_NE(experiments_->Get()->Find("applied"), nullptr);
+  EXPECT_EQ(experiments_->Get()->Find("from-file"), nullptr);
+  // Served under it at once on this replica.
+  WriteState("after-apply", "AWARENESS", {});
+  const auto served = Get("after-apply");
+  bool under_applied = served.holdout();
+  for (const auto& e : served.experiments()) under_applied |= e.experiment_id() == "applied";
+  EXPECT_TRUE(under_applied);
+
+  ASSERT_TRUE(there.SyncFromRedis().ok());
+  EXPECT_EQ(there.version(), 1);
+  ASSERT_NE(other.Get()->Find("applied"), nullptr);
+  EXPECT_EQ(other.Get()->config().holdout.assignment.salt, "applied");
+
+  // Compare-and-set: a change made on version 1 after version 2 was stored is refused.
+  req.set_expected_version(1);
+  ASSERT_TRUE(there.Apply(req).ok());
+  auto stale = here.Apply(req);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition) << stale.status();
+  EXPECT_TRUE(absl::StrContains(stale.status().message(), "expected_version")) << stale.status();
+
+  // Bad input: INVALID_ARGUMENT naming the field, the running set unchanged.
+  v1::ApplyExperimentsRequest bad;
+  EXPECT_EQ(here.Apply(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad.set_yaml("experiments:\n  - {id: broken, variants: [{id: a, weight: -1}]}\n");
+  auto invalid = here.Apply(bad);
+  EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(invalid.status().message(), "yaml: request:")) << invalid.status();
+  bad.set_yaml("experiments: []\n");
+  bad.set_expected_version(-1);
+  EXPECT_TRUE(absl::StrContains(here.Apply(bad).status().message(), "expected_version"));
+  ASSERT_TRUE(here.SyncFromRedis().ok());
+  EXPECT_EQ(here.version(), 2);
+  EXPECT_NE(experiments_->Get()->Find("applied"), nullptr);
 }
 
 TEST_F(ExperimentRedisTest, DuplicateExposuresConversionsAndClicksCountOnce) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log/log.h"
+#include "common/orchestration/action_outbox.h"
 #include "common/storage/keys.h"
 
 namespace journey::recommend {
@@ -143,6 +144,10 @@ void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
     for (const auto& offer : record.offer_ids()) CountOutcome(record, offer, kConversion);
     // One order converts a recommendation once.
     cmds.push_back({"DEL", keys::RecommendLast(options_.workspace, mine[i]->user_id)});
+    if (options_.cooldown_after_conversion > absl::ZeroDuration()) {
+      cmds.push_back(orchestration::CooldownCommand(options_.workspace, mine[i]->user_id, "conversion",
+                                                    mine[i]->at + options_.cooldown_after_conversion));
+    }
   }
   if (!cmds.empty()) Enqueue(std::move(cmds));
 }
@@ -167,6 +172,21 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
   if (!is_offer && !Contains(record.product_ids(), request.item_id())) {
     return absl::InvalidArgumentError(
         absl::StrCat("item_id: \"", request.item_id(), "\" was not part of recommendation ", request.recommendation_id()));
+  }
+  // A conversion or dismissal starts the customer's cool-down before anything is counted: it
+  // is in force when the call returns, and a failed write fails the call (retry), counting
+  // nothing twice.
+  const absl::Duration cooldown = request.outcome() == v1::OUTCOME_CONVERSION ? options_.cooldown_after_conversion
+                                  : request.outcome() == v1::OUTCOME_DISMISS  ? options_.cooldown_after_dismissal
+                                                                              : absl::ZeroDuration();
+  if (cooldown > absl::ZeroDuration()) {
+    const char* kind = request.outcome() == v1::OUTCOME_CONVERSION ? "conversion" : "dismissal";
+    auto wrote = redis_->Command(
+        orchestration::CooldownCommand(options_.workspace, record.user_id(), kind, clock_->Now() + cooldown));
+    if (!wrote.ok() || wrote->is_error()) {
+      return absl::UnavailableError(absl::StrCat("starting the ", kind, " cool-down: ",
+                                                 wrote.ok() ? wrote->str : std::string(wrote.status().message())));
+    }
   }
   // Impressions are counted when a recommendation is served; a reported IMPRESSION only
   // confirms it. Product outcomes are accepted but not broken out per offer.

@@ -1,8 +1,10 @@
 // What happens after a recommendation is served: frequency-cap counters, attribution
 // records, outcome statistics per offer/stage/segment (impressions at serve time, clicks
 // and conversions reported or inferred from a later Order Completed), and the in-process
-// view of those statistics that Thompson sampling and budgets read. All writes leave the
-// request path: they are queued and flushed in batches, one pipeline per flush.
+// view of those statistics that Thompson sampling and budgets read, and the orchestration
+// cool-downs a conversion or dismissal starts. All writes but the cool-down of a reported
+// outcome leave the request path: they are queued and flushed in batches, one pipeline per
+// flush.
 #pragma once
 
 #include <condition_variable>
@@ -43,6 +45,11 @@ struct FeedbackOptions {
   absl::Duration attribution_window = absl::Hours(24);
   // Segments beyond the first few are not broken out in the statistics (bounded writes).
   int max_stat_segments = 3;
+  // The orchestration cool-downs (config/triggers `orchestration:`) a reported conversion or
+  // dismissal, or an order attributed to a recommendation, starts for the customer; zero =
+  // none. Promotional offers and triggered actions stay silent until they end.
+  absl::Duration cooldown_after_conversion = absl::ZeroDuration();
+  absl::Duration cooldown_after_dismissal = absl::ZeroDuration();
 };
 
 // Outcome statistics in process, refreshed from Redis (which all replicas write). Each

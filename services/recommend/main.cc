@@ -11,6 +11,7 @@
 #include "common/server/service_runtime.h"
 #include "common/time/clock.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_admin.h"
 #include "services/recommend/experiment_assigner.h"
 #include "services/recommend/experiment_config.h"
 #include "services/recommend/experiment_recorder.h"
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
   OfferStatsCache stats;
   FeedbackOptions feedback_options;
   feedback_options.workspace = cfg.workspace;
+  feedback_options.cooldown_after_conversion = orchestration_config->rules.cooldown_after_conversion;
+  feedback_options.cooldown_after_dismissal = orchestration_config->rules.cooldown_after_dismissal;
   Feedback feedback(feedback_options, redis, &stats, clock);
 
   RecommendOptions options;
@@ -137,12 +140,20 @@ int main(int argc, char** argv) {
     recorder.OnOrders(orders);
   });
 
+  // Applied definitions (ApplyExperiments) win over the files, also after a restart.
+  ExperimentAdmin experiment_admin(cfg.workspace, redis, &experiments, clock);
+  if (absl::Status synced = experiment_admin.SyncFromRedis(); !synced.ok()) {
+    log::Warn("applied experiments not loaded; running the files'", {{"error", std::string(synced.message())}});
+  }
+  PeriodicTask experiments_sync("experiments sync", absl::Seconds(1),
+                                [&experiment_admin] { return experiment_admin.SyncFromRedis(); });
+
   CatalogAdmin admin(cfg.workspace, redis, &offer_store, &products);
   PeriodicTask catalog_sync("offer catalog sync", absl::Seconds(1), [&admin] { return admin.SyncFromRedis(); });
   PeriodicTask stats_refresh("offer stats refresh", absl::Seconds(2), [&feedback] { return feedback.RefreshCache(); });
 
   RecommendService service(&logic, &admin, &feedback);
-  service.SetExperiments(&experiments, &recorder);
+  service.SetExperiments(&experiments, &recorder, &experiment_admin);
   (*runtime)->AddService(&service, "journey.recommend.v1.Recommend");
   RecommendationQueues recommendation_queues(&service, absl::GetFlag(FLAGS_recommend_threads));
   (*runtime)->SetBuilderHook([&recommendation_queues](grpc::ServerBuilder& b) { recommendation_queues.AddTo(b); });
@@ -150,6 +161,7 @@ int main(int argc, char** argv) {
   (*runtime)->AddWorker(&feedback);
   (*runtime)->AddWorker(&recorder);
   (*runtime)->AddWorker(&catalog_sync);
+  (*runtime)->AddWorker(&experiments_sync);
   (*runtime)->AddWorker(&stats_refresh);
   (*runtime)->AddWorker(&recommendation_queues);  // last added, first stopped
   log::Info("offer catalog loaded", {{"file", offers_file}, {"offers", std::to_string((*catalog)->offers().size())},

@@ -13,6 +13,7 @@
 #include "common/storage/keys.h"
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
+#include "services/recommend/promotion_gate.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
 #include "services/recommend/recommendation_queues.h"
@@ -265,6 +266,59 @@ TEST_F(RecommendRedisTest, OutcomesAndInferredConversionsReachStatistics) {
   EXPECT_EQ(stats->stats(0).conversions(), 1);
   ASSERT_TRUE(feedback_->RefreshCache().ok());
   EXPECT_EQ(stats_.Get("compare", "CONSIDERATION").clicks, 1);
+}
+
+// ReportOutcome CONVERSION and DISMISS, and an order attributed to a recommendation, start the
+// orchestration cool-downs: promotional offers are withheld until they end (manual clock).
+TEST_F(RecommendRedisTest, ReportedConversionAndDismissalStartTheCooldowns) {
+  FeedbackOptions options;
+  options.cooldown_after_conversion = absl::Hours(24);
+  options.cooldown_after_dismissal = absl::Hours(6);
+  feedback_ = std::make_unique<Feedback>(options, redis_.get(), &stats_, &clock_);
+  orchestration::OrchestrationRules rules;
+  rules.global_cap_per_day = 100;
+  PromotionGate gate(redis_.get(), &clock_, rules, "default");
+  logic_->SetPromotionGate(&gate);
+  auto promoted = [&](const std::string& uid) {
+    auto ids = OfferIds(Get(uid, v1::PLACEMENT_CART));
+    return std::find(ids.begin(), ids.end(), "free-ship") != ids.end();
+  };
+  auto report = [&](const std::string& uid, v1::Outcome outcome) {
+    auto served = Get(uid, v1::PLACEMENT_CART);
+    EXPECT_TRUE(feedback_->Flush().ok());
+    v1::ReportOutcomeRequest r;
+    r.set_recommendation_id(served.recommendation_id());
+    r.set_item_id("free-ship");
+    r.set_outcome(outcome);
+    return feedback_->ReportOutcome(r).status();
+  };
+  WriteJourney("dismisser", "DECISION");
+  WriteJourney("buyer", "DECISION");
+  WriteJourney("clicker", "DECISION");
+  ASSERT_TRUE(promoted("dismisser"));
+  ASSERT_TRUE(report("dismisser", v1::OUTCOME_DISMISS).ok());
+  ASSERT_TRUE(report("buyer", v1::OUTCOME_CONVERSION).ok());
+  ASSERT_TRUE(report("clicker", v1::OUTCOME_CLICK).ok());
+  EXPECT_FALSE(promoted("dismisser"));
+  EXPECT_FALSE(promoted("buyer"));
+  EXPECT_TRUE(promoted("clicker"));  // a click starts no cool-down
+  clock_.Advance(absl::Hours(6) + absl::Seconds(1));
+  EXPECT_TRUE(promoted("dismisser"));
+  EXPECT_FALSE(promoted("buyer"));
+  clock_.Advance(absl::Hours(18));
+  EXPECT_TRUE(promoted("buyer"));
+
+  // An order after a recommendation is a conversion too.
+  WriteJourney("orderer", "DECISION");
+  ASSERT_TRUE(promoted("orderer"));
+  ASSERT_TRUE(feedback_->Flush().ok());
+  feedback_->OnOrders({{"default", "orderer", {"p1"}, clock_.Now() + absl::Minutes(5)}});
+  ASSERT_TRUE(feedback_->Flush().ok());
+  clock_.Advance(absl::Minutes(6));
+  EXPECT_FALSE(promoted("orderer"));
+  clock_.Advance(absl::Hours(24));
+  EXPECT_TRUE(promoted("orderer"));
+  logic_->SetPromotionGate(nullptr);
 }
 
 TEST_F(RecommendRedisTest, RedisDownAnswersDegradedWithinTheDeadline) {

@@ -113,7 +113,9 @@ grpc::ServerUnaryReactor* RecommendService::ListExperiments(grpc::CallbackServer
   return OnWorker(ctx, __func__, resp, [this]() -> absl::StatusOr<v1::ListExperimentsResponse> {
     std::shared_ptr<const ExperimentSet> set = experiments_ != nullptr ? experiments_->Get() : nullptr;
     if (set == nullptr) return v1::ListExperimentsResponse();
-    return DescribeExperiments(set->config(), absl::Now());
+    v1::ListExperimentsResponse out = DescribeExperiments(set->config(), absl::Now());
+    if (experiment_admin_ != nullptr) out.set_version(experiment_admin_->version());
+    return out;
   });
 }
 
@@ -130,6 +132,15 @@ grpc::ServerUnaryReactor* RecommendService::ValidateExperiments(grpc::CallbackSe
     if (!st.ok()) out.add_errors(std::string(st.message()));
     if (st.ok()) out.set_experiments(static_cast<int32_t>(parsed->experiments.size()));
     return out;
+  });
+}
+
+grpc::ServerUnaryReactor* RecommendService::ApplyExperiments(grpc::CallbackServerContext* ctx,
+                                                             const v1::ApplyExperimentsRequest* req,
+                                                             v1::ApplyExperimentsResponse* resp) {
+  return OnWorker(ctx, __func__, resp, [this, req]() -> absl::StatusOr<v1::ApplyExperimentsResponse> {
+    if (experiment_admin_ == nullptr) return absl::FailedPreconditionError("experiments cannot be applied here");
+    return experiment_admin_->Apply(*req);
   });
 }
 

@@ -7,6 +7,7 @@
 #include "common/server/gated_service.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
 #include "services/recommend/catalog_admin.h"
+#include "services/recommend/experiment_admin.h"
 #include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/recommend_logic.h"
@@ -23,7 +24,8 @@ using RecommendServiceBase = v1::Recommend::WithAsyncMethod_GetRecommendations<
             v1::Recommend::WithCallbackMethod_ValidateOffers<v1::Recommend::WithCallbackMethod_DeleteOffer<
                 v1::Recommend::WithCallbackMethod_UpsertProducts<v1::Recommend::WithCallbackMethod_GetExperimentResults<
                     v1::Recommend::WithCallbackMethod_ListExperiments<
-                        v1::Recommend::WithCallbackMethod_ValidateExperiments<v1::Recommend::Service>>>>>>>>>>>;
+                        v1::Recommend::WithCallbackMethod_ValidateExperiments<
+                            v1::Recommend::WithCallbackMethod_ApplyExperiments<v1::Recommend::Service>>>>>>>>>>>>;
 
 class RecommendService final : public RecommendServiceBase, public server::GatedService {
  public:
@@ -33,9 +35,13 @@ class RecommendService final : public RecommendServiceBase, public server::Gated
       : logic_(logic), admin_(admin), feedback_(feedback), workers_(workers) {}
 
   // Experiments: results, the loaded definitions, validation. Unset = none configured.
-  void SetExperiments(const ExperimentStore* experiments, const ExperimentRecorder* recorder) {
+  // `experiment_admin` (may be null: ApplyExperiments is then FAILED_PRECONDITION) applies
+  // definitions at run time.
+  void SetExperiments(const ExperimentStore* experiments, const ExperimentRecorder* recorder,
+                      ExperimentAdmin* experiment_admin = nullptr) {
     experiments_ = experiments;
     recorder_ = recorder;
+    experiment_admin_ = experiment_admin;
   }
 
   // GetRecommendations as RecommendationQueues answers it: admission, the deadline, the
@@ -64,6 +70,8 @@ class RecommendService final : public RecommendServiceBase, public server::Gated
   grpc::ServerUnaryReactor* ValidateExperiments(grpc::CallbackServerContext* ctx,
                                                 const v1::ValidateExperimentsRequest* req,
                                                 v1::ValidateExperimentsResponse* resp) override;
+  grpc::ServerUnaryReactor* ApplyExperiments(grpc::CallbackServerContext* ctx, const v1::ApplyExperimentsRequest* req,
+                                             v1::ApplyExperimentsResponse* resp) override;
 
  private:
   // Admits the call (API key, scope, rate limit: gated_service.h), runs `handler` (returning
@@ -77,6 +85,7 @@ class RecommendService final : public RecommendServiceBase, public server::Gated
   Feedback* feedback_;
   const ExperimentStore* experiments_ = nullptr;
   const ExperimentRecorder* recorder_ = nullptr;
+  ExperimentAdmin* experiment_admin_ = nullptr;
   RequestWorkers workers_;  // last: joined before the members its tasks use go away
 };
 

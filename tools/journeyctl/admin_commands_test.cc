@@ -1,4 +1,4 @@
-// journeyctl offers validate/delete and journeys list/delete, as an operator runs them: the
+// journeyctl offers validate/delete, journeys list/delete and triggers stats, as an operator runs them: the
 // built binary against real journey-recommend and journey-journey processes on one
 // redis-server. Checks exit codes, the table and JSON output, and the error messages.
 #include <sys/wait.h>
@@ -10,6 +10,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/storage/hiredis_client.h"
+#include "common/storage/keys.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/service_process.h"
 #include "tests/testing/suite_setup.h"
@@ -75,6 +77,54 @@ testing::RedisServer* JourneyctlAdminTest::redis_ = nullptr;
 testing::ServiceProcess* JourneyctlAdminTest::recommend_ = nullptr;
 testing::ServiceProcess* JourneyctlAdminTest::journey_ = nullptr;
 std::string* JourneyctlAdminTest::dir_ = nullptr;
+
+TEST_F(JourneyctlAdminTest, TriggersStatsShowsWhyActionsWereSuppressed) {
+  auto redis = storage::HiredisClient::FromUrl(redis_->url());
+  ASSERT_TRUE(redis.ok());
+  ASSERT_TRUE((*redis)
+                  ->Command({"HSET", keys::ActionCounts("default"), "sent||cart-recovery", "12",
+                             "suppressed|global_cap|cart-recovery", "3", "suppressed|cooldown_conversion|cart-recovery",
+                             "2", "deferred|quiet_hours|cart-recovery", "4", "delivered|webhook|cart-recovery", "12",
+                             "suppressed|consent|vip-welcome", "7"})
+                  .ok());
+  CliRun table = Journeyctl("triggers stats");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "cart-recovery            suppressed   global_cap                      3"))
+      << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "cart-recovery            sent         -                              12"))
+      << table.output;
+  EXPECT_TRUE(absl::StrContains(table.output, "vip-welcome              suppressed   consent                         7"));
+  EXPECT_TRUE(absl::StrContains(table.output, "(sent + deferred + suppressed): cart-recovery 21 vip-welcome 7"))
+      << table.output;
+  CliRun json = Journeyctl("--json triggers stats --trigger vip-welcome");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_TRUE(absl::StrContains(json.output, "\"reason\": \"consent\"")) << json.output;
+  EXPECT_TRUE(absl::StrContains(json.output, "\"count\": \"7\"")) << json.output;
+  EXPECT_FALSE(absl::StrContains(json.output, "cart-recovery")) << json.output;
+  CliRun bad = Journeyctl("triggers stats --trigger 'a|b'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(bad.output, "trigger_id")) << bad.output;
+}
+
+TEST_F(JourneyctlAdminTest, ExperimentsApplyChangesWhatRecommendRuns) {
+  const std::string good = WriteFile("xp.yaml",
+                                     "holdout: {share: 2%, salt: cli}\n"
+                                     "experiments:\n  - {id: cli-test, variants: [{id: a, control: true}, {id: b}]}\n");
+  CliRun applied = Journeyctl("experiments apply " + good);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  EXPECT_TRUE(absl::StrContains(applied.output, "applied as version 1, 1 experiment(s), holdout 2.00%")) << applied.output;
+  CliRun list = Journeyctl("experiments list");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_TRUE(absl::StrContains(list.output, "definitions: applied version 1")) << list.output;
+  EXPECT_TRUE(absl::StrContains(list.output, "cli-test")) << list.output;
+  CliRun stale = Journeyctl("experiments apply --expected_version 7 " + good);
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(stale.output, "expected_version: 7, but the stored version is 1")) << stale.output;
+  const std::string bad = WriteFile("bad-xp.yaml", "experiments:\n  - {id: x, variants: [{id: a, weight: -1}]}\n");
+  CliRun refused = Journeyctl("experiments apply " + bad);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(refused.output, "yaml: " + bad + ":")) << refused.output;
+}
 
 TEST_F(JourneyctlAdminTest, OffersValidateSaysWhatApplyWouldDo) {
   const std::string good =

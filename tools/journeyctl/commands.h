@@ -29,6 +29,12 @@ struct DemoOptions {
   std::string user_id;
 };
 
+struct AbandonedCartOptions {
+  std::string user_id;      // "" = a new customer outside the holdout
+  std::string webhook_log;  // tools/webhook_sink's output: wait for and show the call
+  int wait_s = 30;
+};
+
 struct FunnelOptions {
   std::string from = "-7d", to = "now", segment, journey_id;
 };
@@ -60,6 +66,7 @@ struct SimulateOptions {
   bool progress = true;
   std::string samples_file;  // writes "stage user_id" lines: one customer per furthest stage
   int wait_s = 0;            // then wait up to this long for the journey service to catch up
+  int shoppers = 0;          // then this many customers come back now and react to recommendations
 };
 
 // segments / offers / journeys: list, get, apply FILE, validate FILE, delete ID.
@@ -75,17 +82,24 @@ int RunJourney(const GlobalOptions& g, const std::string& user_id);
 int RunProfile(const GlobalOptions& g, const std::string& user_id);
 int RunRecommend(const GlobalOptions& g, const RecommendOptions& o);
 int RunDemo(const GlobalOptions& g, const DemoOptions& o);
+int RunAbandonedCart(const GlobalOptions& g, const AbandonedCartOptions& o);
 int RunFunnel(const GlobalOptions& g, const FunnelOptions& o);
 int RunMap(const GlobalOptions& g, const MapOptions& o);
 int RunReplay(const GlobalOptions& g, const ReplayOptions& o);
 int RunSimulate(const GlobalOptions& g, const SimulateOptions& o);
 int RunAdmin(const GlobalOptions& g, const AdminOptions& o);
-// experiments list | results ID | validate FILE (recommend).
+// experiments list | results ID | validate FILE | apply FILE (recommend).
 struct ExperimentsOptions {
-  std::string action;  // "list", "results", "validate"
+  std::string action;  // "list", "results", "validate", "apply"
   std::string target;  // experiment id or file
+  int64_t expected_version = 0;  // apply: only onto this stored version (0 = any)
 };
 int RunExperiments(const GlobalOptions& g, const ExperimentsOptions& o);
+// triggers stats (journey's GetActionStats).
+struct TriggersOptions {
+  std::string trigger_id;  // "" = every trigger
+};
+int RunTriggers(const GlobalOptions& g, const TriggersOptions& o);
 // keys create|list|revoke (journey.auth.v1.ApiKeys on the service named by `via`).
 struct KeysOptions {
   std::string action;  // "create", "list", "revoke"

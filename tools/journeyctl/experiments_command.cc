@@ -1,5 +1,5 @@
-// journeyctl experiments list | results ID | validate FILE: the experiments and the holdout
-// of recommend, and their results with uplift and 95% interval.
+// journeyctl experiments list | results ID | validate FILE | apply FILE: the experiments and
+// the holdout of recommend, their results with uplift and 95% interval, and run-time changes.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -67,6 +67,8 @@ int List(const GlobalOptions& g, SuiteClients& c) {
     std::cout << ToJson(r) << "\n";
     return 0;
   }
+  std::printf("definitions: %s\n", r.version() > 0 ? absl::StrCat("applied version ", r.version()).c_str()
+                                                    : "the files recommend started with (version 0)");
   if (r.holdout_share_bp() > 0) {
     std::printf("holdout: %.2f%% of customers (salt %s), results: journeyctl experiments results holdout\n",
                 r.holdout_share_bp() / 100.0, r.holdout_salt().c_str());
@@ -86,13 +88,43 @@ int List(const GlobalOptions& g, SuiteClients& c) {
   return 0;
 }
 
-int Validate(const GlobalOptions& g, const ExperimentsOptions& o, SuiteClients& c) {
-  std::ifstream in(o.target);
-  if (!in) return UsageError("experiments validate", absl::NotFoundError(absl::StrCat("cannot open '", o.target, "'")));
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
   std::stringstream text;
   text << in.rdbuf();
+  *out = text.str();
+  return true;
+}
+
+int Apply(const GlobalOptions& g, const ExperimentsOptions& o, SuiteClients& c) {
+  rv1::ApplyExperimentsRequest req;
+  if (!ReadFile(o.target, req.mutable_yaml())) {
+    return UsageError("experiments apply", absl::NotFoundError(absl::StrCat("cannot open '", o.target, "'")));
+  }
+  req.set_source(o.target);
+  req.set_expected_version(o.expected_version);
+  rv1::ApplyExperimentsResponse r;
+  auto ctx = c.Context();
+  grpc::Status s = c.recommend().ApplyExperiments(ctx.get(), req, &r);
+  if (!s.ok()) return Fail(s, "recommend", g.addresses.recommend);
+  if (g.json) {
+    std::cout << ToJson(r) << "\n";
+    return 0;
+  }
+  std::printf("%s: applied as version %lld, %d experiment(s), holdout %.2f%%; every recommend replica runs it within "
+              "about a second\n",
+              o.target.c_str(), static_cast<long long>(r.version()), r.experiments(), r.holdout_share_bp() / 100.0);
+  return 0;
+}
+
+int Validate(const GlobalOptions& g, const ExperimentsOptions& o, SuiteClients& c) {
+  std::string yaml;
+  if (!ReadFile(o.target, &yaml)) {
+    return UsageError("experiments validate", absl::NotFoundError(absl::StrCat("cannot open '", o.target, "'")));
+  }
   rv1::ValidateExperimentsRequest req;
-  req.set_yaml(text.str());
+  req.set_yaml(yaml);
   req.set_source(o.target);
   rv1::ValidateExperimentsResponse r;
   auto ctx = c.Context();
@@ -116,6 +148,7 @@ int RunExperiments(const GlobalOptions& g, const ExperimentsOptions& o) {
   if (o.action == "list") return List(g, clients);
   if (o.action == "results") return Results(g, o, clients);
   if (o.action == "validate") return Validate(g, o, clients);
+  if (o.action == "apply") return Apply(g, o, clients);
   return 2;
 }
 

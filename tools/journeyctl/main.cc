@@ -75,6 +75,15 @@ int main(int argc, char** argv) {
   auto* demo_cmd = app.add_subcommand("demo", "walk a sample customer from first visit to repeat purchase");
   demo_cmd->add_option("--user", demo.user_id, "user id of the sample customer");
 
+  AbandonedCartOptions cart;
+  auto* cart_cmd = app.add_subcommand(
+      "abandoned-cart", "a customer leaves a full cart: the inactivity timer, the cart-recovery trigger, its webhook call");
+  cart_cmd->add_option("--user", cart.user_id, "user id (default: a new one outside the holdout)");
+  cart_cmd->add_option("--webhook_log", cart.webhook_log,
+                       "output of tools/webhook_sink: wait for the customer's webhook call and show it");
+  cart_cmd->add_option("--wait_s", cart.wait_s, "how long to wait for the abandonment and the call")
+      ->capture_default_str();
+
   int wait_s = 0;
   auto* health_cmd = app.add_subcommand("health", "grpc.health.v1 status of the four services");
   health_cmd->add_option("--wait_s", wait_s, "keep checking until all are SERVING or this many seconds passed");
@@ -123,6 +132,9 @@ int main(int argc, char** argv) {
                            "write one sample customer per furthest stage ('STAGE user_id' lines)");
   simulate_cmd->add_option("--wait_s", simulate.wait_s,
                            "then wait up to this long until journey has applied the sample customers' events");
+  simulate_cmd->add_option("--shoppers", simulate.shoppers,
+                           "then this many customers come back now, get product-page recommendations and report "
+                           "clicks and orders (experiments' exposures and conversions)");
   simulate_cmd->add_flag("--no_progress", no_progress, "no progress bar");
 
   // segments / offers / journeys share one shape: list, get ID, apply FILE, validate FILE, delete ID.
@@ -156,7 +168,7 @@ int main(int argc, char** argv) {
   }
 
   ExperimentsOptions experiments;
-  auto* experiments_cmd = app.add_subcommand("experiments", "experiments and the holdout (recommend): list, results");
+  auto* experiments_cmd = app.add_subcommand("experiments", "experiments and the holdout (recommend): list, results, validate, apply");
   experiments_cmd->require_subcommand(1);
   experiments_cmd->add_subcommand("list", "the loaded experiments and the holdout")->callback([&experiments] {
     experiments.action = "list";
@@ -168,6 +180,19 @@ int main(int argc, char** argv) {
   auto* experiments_validate = experiments_cmd->add_subcommand("validate", "check an experiments YAML file");
   experiments_validate->add_option("file", experiments.target, "file")->required();
   experiments_validate->callback([&experiments] { experiments.action = "validate"; });
+  auto* experiments_apply = experiments_cmd->add_subcommand(
+      "apply", "replace the holdout and experiments with a YAML file's (every recommend replica, no restart)");
+  experiments_apply->add_option("file", experiments.target, "file")->required();
+  experiments_apply->add_option("--expected_version", experiments.expected_version,
+                                "apply only if this is still the stored version (from experiments list)");
+  experiments_apply->callback([&experiments] { experiments.action = "apply"; });
+
+  TriggersOptions triggers;
+  auto* triggers_cmd = app.add_subcommand("triggers", "triggered actions (journey): stats");
+  triggers_cmd->require_subcommand(1);
+  auto* triggers_stats = triggers_cmd->add_subcommand(
+      "stats", "how triggered actions ended: sent, deferred, suppressed and why, delivered, dead letters");
+  triggers_stats->add_option("--trigger", triggers.trigger_id, "only this trigger");
 
   KeysOptions keys;
   auto* keys_cmd = app.add_subcommand("keys", "API keys of the services' workspace: create, list, revoke (admin key)");
@@ -202,11 +227,13 @@ int main(int argc, char** argv) {
   }
   if (*experiments_cmd) return RunExperiments(g, experiments);
   if (*keys_cmd) return RunKeys(g, keys);
+  if (*triggers_cmd) return RunTriggers(g, triggers);
   if (*health_cmd) return RunHealth(g, wait_s);
   if (*send_cmd) return RunSend(g, send);
   if (*journey_cmd) return RunJourney(g, user);
   if (*profile_cmd) return RunProfile(g, user);
   if (*recommend_cmd) return RunRecommend(g, rec);
   if (*demo_cmd) return RunDemo(g, demo);
+  if (*cart_cmd) return RunAbandonedCart(g, cart);
   return 2;
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End to end, as a new user sees it: scripts/run-local.sh on the built binaries, without a
 # terminal (CI=true), must finish within two minutes and show a funnel, pain points naming
-# the simulator's planted friction, a journey map file and recommendations that differ by
-# stage. Exit 77 (CTest: skipped) while a service is still a placeholder.
+# the simulator's planted friction, a journey map file, recommendations that differ by
+# stage, exactly one verified webhook call with the recovery offer for the abandoned cart,
+# and the A/B experiment's and the holdout's results with exposures, conversions and an
+# interval. Exit 77 (CTest: skipped) while a service is still a placeholder.
 set -uo pipefail
 BUILD=$(cd "$1" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -11,7 +13,8 @@ trap 'rm -rf "$OUT"' EXIT
 LOG=$OUT/run-local.log
 
 started=$SECONDS
-CI=true SKIP_BUILD=1 BUILD_DIR="$BUILD" MAP_HTML="$OUT/journey-map.html" SIM_CUSTOMERS=${SIM_CUSTOMERS:-3000} \
+CI=true SKIP_BUILD=1 BUILD_DIR="$BUILD" MAP_HTML="$OUT/journey-map.html" WEBHOOK_LOG="$OUT/webhook.jsonl" \
+  SIM_CUSTOMERS=${SIM_CUSTOMERS:-3000} \
   "$ROOT/scripts/run-local.sh" </dev/null >"$LOG" 2>&1
 rc=$?
 elapsed=$((SECONDS - started))
@@ -42,5 +45,27 @@ done
 grep -q 'Checkout Step Viewed' "$OUT/journey-map.html" || fail "the map does not show the friction"
 stages=$(grep -A1 '^== Recommendations for' "$LOG" | awk '$1 == "stage" { print $2 }' | sort -u | wc -l)
 [ "$stages" -ge 3 ] || fail "recommendations were shown for $stages distinct stages, not 3"
-echo "run-local.sh: ${elapsed}s; funnel, friction as top pain point, map, recommendations for $stages stages"
+
+# The abandoned cart: one call for that customer in everything the sink received during the
+# whole run (a duplicate would have arrived by the end), signed, carrying the recovery offer.
+cart_user=$(sed -n 's/^Customer \(cart-customer-[^:]*\): outside the holdout.*/\1/p' "$LOG")
+[ -n "$cart_user" ] || fail "no abandoned-cart customer shown"
+grep -q '^journey: DECISION abandoned at ' "$LOG" || fail "the cart was not shown abandoned"
+grep -A1 '^webhook call (signature verified):' "$LOG" | grep -q '"offer_id":"cart-recovery-10"' ||
+  fail "no verified webhook call with the recovery offer shown"
+calls=$(grep -c "\"user_id\":\"$cart_user\"" "$OUT/webhook.jsonl")
+[ "$calls" -eq 1 ] || fail "$calls webhook calls for $cart_user, not exactly one"
+grep "\"user_id\":\"$cart_user\"" "$OUT/webhook.jsonl" | grep -q '"verified":true' || fail "the call's signature did not verify"
+
+# Experiments: exposures and conversions in both arms, an uplift with its interval.
+results() { awk -v title="$1" 'index($0, title) { on = 1; next } /^== / { on = 0 } on' "$LOG"; }
+for pair in "product-ranking:control:popularity" "holdout:holdout:personalized"; do
+  IFS=: read -r id control variant <<<"$pair"
+  section=$(results "== The $( [ "$id" = holdout ] && echo holdout || echo "A/B experiment $id")")
+  echo "$section" | grep -Eq "^$control +[1-9][0-9,]* +[1-9][0-9,]* " || fail "$id: no exposures and conversions for $control"
+  echo "$section" | grep -Eq "^$variant +[1-9][0-9,]* +[1-9][0-9,]* .* pts  \[[-+][0-9.]+, [-+][0-9.]+\]" ||
+    fail "$id: no uplift with a 95% interval for $variant"
+done
+echo "run-local.sh: ${elapsed}s; funnel, friction as top pain point, map, recommendations for $stages stages," \
+  "one verified webhook call for the abandoned cart, experiment and holdout results"
 echo "1 passed, 0 failed"

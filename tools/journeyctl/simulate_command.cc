@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -43,6 +44,84 @@ void WaitUntilApplied(SuiteClients& clients, const GlobalOptions& g,
   }
   std::fprintf(stderr, "journeyctl simulate: after %d s the journey service had applied the last events of %zu of %zu "
                "sample customers; figures may still grow\n", wait_s, applied, samples.size());
+}
+
+struct LiveTally {
+  long long visits = 0, failed = 0, holdout = 0, clicks = 0, orders = 0;
+  double revenue = 0;
+  std::map<std::string, long long> exposures;  // "experiment/variant" -> visits served under it
+};
+
+// Sends one outcome. Recommend writes the served recommendation's record a few milliseconds
+// after answering, so a report right behind the last visit may meet NOT_FOUND: retried briefly.
+bool Report(SuiteClients& clients, const recommend::v1::ReportOutcomeRequest& request) {
+  for (int attempt = 0;; ++attempt) {
+    recommend::v1::ReportOutcomeResponse ignored;
+    auto ctx = clients.Context();
+    grpc::Status s = clients.recommend().ReportOutcome(ctx.get(), request, &ignored);
+    if (s.ok()) return true;
+    if (s.error_code() != grpc::StatusCode::NOT_FOUND || attempt == 20) {
+      std::fprintf(stderr, "journeyctl simulate: ReportOutcome: %s\n", s.error_message().c_str());
+      return false;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+// Live visits after the history: the first `shoppers` customers who looked at a product
+// come back now, get product-page recommendations next to it, and react
+// (sim::ReactToRecommendations); their clicks and orders are reported afterwards with
+// ReportOutcome, so experiments and the holdout get exposures and conversions now.
+LiveTally PlayLiveVisits(SuiteClients& clients, const sim::SimulationSummary& summary, int shoppers, uint64_t seed) {
+  LiveTally t;
+  std::mt19937_64 rng(seed ^ 0x5eed5ee5ULL);
+  std::vector<recommend::v1::ReportOutcomeRequest> reports;
+  for (const sim::SimulatedCustomer& c : summary.customers_list) {
+    if (t.visits + t.failed >= shoppers) break;
+    if (c.last_product_id.empty()) continue;
+    recommend::v1::GetRecommendationsRequest req;
+    if (c.identified) req.set_user_id(c.user_id);
+    else req.set_anonymous_id(c.anonymous_id);
+    req.set_placement(recommend::v1::PLACEMENT_PRODUCT_PAGE);
+    req.set_current_product_id(c.last_product_id);
+    req.set_limit(4);
+    recommend::v1::GetRecommendationsResponse resp;
+    auto ctx = clients.Context();
+    if (!clients.recommend().GetRecommendations(ctx.get(), req, &resp).ok()) {
+      ++t.failed;
+      continue;
+    }
+    ++t.visits;
+    t.holdout += resp.holdout();
+    for (const auto& e : resp.experiments()) t.exposures[absl::StrCat(e.experiment_id(), "/", e.variant())]++;
+    std::vector<std::string> products;
+    for (const auto& p : resp.products()) products.push_back(p.product_id());
+    const sim::VisitReaction r = sim::ReactToRecommendations(c, products, rng);
+    recommend::v1::ReportOutcomeRequest out;
+    out.set_recommendation_id(resp.recommendation_id());
+    out.set_item_id(r.product_id);
+    if (r.clicked) {
+      out.set_outcome(recommend::v1::OUTCOME_CLICK);
+      reports.push_back(out);
+    }
+    if (r.bought) {
+      out.set_outcome(recommend::v1::OUTCOME_CONVERSION);
+      out.set_value(r.revenue);
+      out.set_order_id(absl::StrCat("live-", seed, "-", c.user_id));
+      reports.push_back(out);
+    }
+  }
+  for (const auto& report : reports) {
+    if (!Report(clients, report)) {
+      ++t.failed;
+    } else if (report.outcome() == recommend::v1::OUTCOME_CLICK) {
+      ++t.clicks;
+    } else {
+      ++t.orders;
+      t.revenue += report.value();
+    }
+  }
+  return t;
 }
 
 }  // namespace
@@ -87,12 +166,14 @@ int RunSimulate(const GlobalOptions& g, const SimulateOptions& o) {
     for (const auto& [stage, c] : samples) out << stage << " " << c->user_id << "\n";
   }
   if (o.wait_s > 0) WaitUntilApplied(clients, g, samples, o.wait_s);
+  const LiveTally live = o.shoppers > 0 ? PlayLiveVisits(clients, summary, o.shoppers, o.seed) : LiveTally{};
   const BatchTally& t = sink.tally();
   if (g.json) {
     std::printf("{\"customers\": %lld, \"events\": %lld, \"accepted\": %lld, \"duplicates\": %lld, \"rejected\": %lld, "
-                "\"friction_hits\": %lld, \"friction_losses\": %lld, \"seconds\": %.2f}\n",
+                "\"friction_hits\": %lld, \"friction_losses\": %lld, \"seconds\": %.2f, \"live_visits\": %lld, "
+                "\"live_failed\": %lld, \"live_clicks\": %lld, \"live_orders\": %lld}\n",
                 summary.customers, t.sent, t.accepted, t.duplicates, t.rejected, summary.friction_hits,
-                summary.friction_losses, seconds);
+                summary.friction_losses, seconds, live.visits, live.failed, live.clicks, live.orders);
     return t.rejected > 0 ? 1 : 0;
   }
   std::printf("Simulated %s customers over %d days (seed %llu): %s events in %.1f s, %s accepted, %s duplicates, "
@@ -108,7 +189,17 @@ int RunSimulate(const GlobalOptions& g, const SimulateOptions& o) {
               "%s left there\n",
               map::Count(summary.friction_hits).c_str(), map::Count(summary.friction_losses).c_str());
   for (const auto& r : t.first_rejections) std::printf("  rejected %s\n", r.c_str());
-  return t.rejected > 0 ? 1 : 0;
+  if (o.shoppers > 0) {
+    std::printf("Live visits now: %s customers back on a product page (%s of them in the holdout); %s clicks and %s "
+                "orders (%.2f EUR) reported with ReportOutcome%s\n",
+                map::Count(live.visits).c_str(), map::Count(live.holdout).c_str(), map::Count(live.clicks).c_str(),
+                map::Count(live.orders).c_str(), live.revenue,
+                live.failed > 0 ? absl::StrCat("; ", live.failed, " calls failed").c_str() : "");
+    std::printf("  served under:");
+    for (const auto& [variant, n] : live.exposures) std::printf(" %s %s", variant.c_str(), map::Count(n).c_str());
+    std::printf("\n");
+  }
+  return t.rejected > 0 || live.failed > 0 ? 1 : 0;
 }
 
 }  // namespace journey::cli

@@ -371,6 +371,8 @@ class CustomerJourney {
                                  [&](const cv1::Event& e) { return e.timestamp().seconds() > end_s; }),
                   events_.end());
     customer_.events = static_cast<int>(events_.size());
+    customer_.last_product_id = cart_product_;
+    customer_.favourite_category = cart_category_;
     customer_.last_stage = FurthestStage(events_);
     customer_.identified = false;
     for (const auto& e : events_) customer_.identified |= e.type() == cv1::EVENT_TYPE_IDENTIFY;
@@ -406,6 +408,35 @@ const char* PersonaName(Persona p) {
     case Persona::kGiftBuyer: return "gift_buyer";
   }
   return "window_shopper";
+}
+
+VisitReaction ReactToRecommendations(const SimulatedCustomer& customer, const std::vector<std::string>& recommended,
+                                     std::mt19937_64& rng) {
+  auto chance = [&rng](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
+  auto find = [](const std::string& id) -> const ProductInfo* {
+    for (const ProductInfo& p : kProducts) {
+      if (id == p.id) return &p;
+    }
+    return nullptr;
+  };
+  VisitReaction r;
+  for (const std::string& id : recommended) {
+    const ProductInfo* p = find(id);
+    if (p == nullptr || id == customer.last_product_id || customer.favourite_category != p->category) continue;
+    if (!chance(0.5)) break;  // seen, not tempted
+    r.product_id = id;
+    r.clicked = true;
+    r.bought = chance(0.5);
+    r.revenue = r.bought ? p->price : 0;
+    return r;
+  }
+  if (!recommended.empty() && chance(0.04)) {
+    r.product_id = recommended.front();
+    r.bought = true;
+    const ProductInfo* p = find(r.product_id);
+    r.revenue = p != nullptr ? p->price : 0;
+  }
+  return r;
 }
 
 absl::Status JourneySimulator::Run(EventSink& sink, SimulationSummary* summary,

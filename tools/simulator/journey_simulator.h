@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ struct SimulatedCustomer {
   bool hit_friction = false;
   bool left_at_friction = false;
   int events = 0;
+  // The product last looked at and its category (the customer's taste, for live visits).
+  std::string last_product_id, favourite_category;
 };
 
 struct SimulationSummary {
@@ -54,6 +57,21 @@ struct SimulationSummary {
   std::map<std::string, long long> customers_by_persona;
   std::vector<SimulatedCustomer> customers_list;
 };
+
+// A live visit after the simulated history (what `journeyctl simulate --shoppers` plays to
+// give experiments exposures and outcomes): the customer sees `recommended` products next to
+// their last product and reacts. A recommended product of their favourite category catches
+// the eye (a click with probability 0.5) and a click becomes an order with probability 0.5;
+// otherwise the customer buys the first recommended product with probability 0.04.
+// So a ranking that fits the customer's taste converts more, and the experiment can tell.
+struct VisitReaction {
+  std::string product_id;  // clicked or bought ("" = none)
+  bool clicked = false;
+  bool bought = false;
+  double revenue = 0;  // the product's price when bought
+};
+VisitReaction ReactToRecommendations(const SimulatedCustomer& customer, const std::vector<std::string>& recommended,
+                                     std::mt19937_64& rng);
 
 class JourneySimulator {
  public:

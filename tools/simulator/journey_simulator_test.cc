@@ -123,3 +123,39 @@ TEST(JourneySimulatorTest, PlantsTheCheckoutFriction) {
 
 }  // namespace
 }  // namespace journey::sim
+
+namespace journey::sim {
+namespace {
+
+TEST(ReactToRecommendationsTest, ProductsOfTheFavouriteCategoryConvertMore) {
+  SimulatedCustomer c;
+  c.last_product_id = "sku-beans-01";
+  c.favourite_category = "beans";
+  std::mt19937_64 rng(7);
+  int fitting_orders = 0, fitting_clicks = 0, other_orders = 0, other_clicks = 0;
+  constexpr int kVisits = 20000;
+  for (int i = 0; i < kVisits; ++i) {
+    // The product on screen itself does not count as a fitting recommendation.
+    VisitReaction fit = ReactToRecommendations(c, {"sku-beans-01", "sku-kettle-01", "sku-beans-03"}, rng);
+    fitting_orders += fit.bought;
+    fitting_clicks += fit.clicked;
+    if (fit.clicked) {
+      EXPECT_EQ(fit.product_id, "sku-beans-03");
+    }
+    if (fit.bought && fit.clicked) {
+      EXPECT_DOUBLE_EQ(fit.revenue, 19.5);
+    }
+    VisitReaction other = ReactToRecommendations(c, {"sku-beans-01", "sku-kettle-01", "sku-grinder-10"}, rng);
+    other_orders += other.bought;
+    other_clicks += other.clicked;
+  }
+  EXPECT_EQ(other_clicks, 0);
+  EXPECT_NEAR(static_cast<double>(fitting_clicks) / kVisits, 0.5, 0.02);
+  // 0.5 * 0.5 + 0.5 * 0.04 = 0.27 against 0.04.
+  EXPECT_NEAR(static_cast<double>(fitting_orders) / kVisits, 0.27, 0.015);
+  EXPECT_NEAR(static_cast<double>(other_orders) / kVisits, 0.04, 0.006);
+  EXPECT_TRUE(ReactToRecommendations(c, {}, rng).product_id.empty());
+}
+
+}  // namespace
+}  // namespace journey::sim
