@@ -48,18 +48,6 @@ const std::vector<std::string>& SegmentsOf(UserState* u) {
   return *u->segments;
 }
 
-// Whether the aggregates of this outcome are counted per segment (reach, abandonment, time
-// to next stage): only then is the persona snapshot parsed.
-bool CountsPerSegment(const StepOutcome& o) {
-  if (!o.newly_reached.empty()) return true;
-  for (const StageChange& c : o.changes) {
-    if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED || c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Records the segments with the stages this outcome newly reached (the last entries of
 // `reached`), so a later merge can take back exactly what was counted.
 void RecordReachSegments(const StepOutcome& o, const std::vector<std::string>& segments, JourneySnapshot* s) {
@@ -258,12 +246,12 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
         if (!outcome.applied && u.snap->stage().empty()) break;  // identify before any touch: nothing to keep
         (*u.snap->mutable_applied_offsets())[partition] = entry.id;
         u.dirty = true;
-        if (CountsPerSegment(outcome)) {
+        if (outcome.applied) {
+          // Every aggregate is also counted per segment: the persona snapshot is parsed once
+          // per customer and batch (none published: no segments, nothing parsed).
           const std::vector<std::string>& segments = SegmentsOf(&u);
           RecordReachSegments(outcome, segments, u.snap);
           delta.Add(ws, def.id(), outcome, segments);
-        } else {
-          delta.Add(ws, def.id(), outcome);
         }
         AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome, &transitions);
         if (triggers_ != nullptr) {
