@@ -29,7 +29,10 @@ std::string TimerMember(const std::string& ws, const std::string& uid) { return 
 struct UserState {
   std::string ws;
   std::string uid;
-  JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
+  JourneySnapshot* snap = nullptr;  // on the batch's arena, in `owned`, or in the cache
+  std::unique_ptr<JourneySnapshot> owned;  // parsed for the cache, moved there after the write
+  bool home = false;    // of the batch's partition (else written by compare-and-set)
+  bool cached = false;  // `snap` is the cache's entry, nothing was read
   std::string stored;   // the snapshot as read ("" = none): the compare-and-set value
   std::string persona;  // their PersonaSnapshot as read ("" = none)
   std::optional<std::vector<std::string>> segments;  // parsed from `persona` when first needed
@@ -133,7 +136,13 @@ JourneyApplier::JourneyApplier(storage::RedisClient* redis, DefinitionStore* def
       clock_(clock),
       options_(std::move(options)),
       batch_script_(kFencedBatchScript),
-      timer_script_(kFireTimerScript) {}
+      timer_script_(kFireTimerScript) {
+  if (options_.snapshot_cache_entries > 0 && options_.fenced_writes && options_.partitions > 0) {
+    caches_.resize(options_.partitions);
+    cache_entries_per_partition_ =
+        std::max<size_t>(1, static_cast<size_t>(options_.snapshot_cache_entries) / options_.partitions);
+  }
+}
 
 absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) {
   std::lock_guard<std::mutex> lock(PartitionMutex(partition));
@@ -167,13 +176,38 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     if (env.kind() == pb::ENVELOPE_KIND_MERGE && !PreviousOf(env).empty()) find(ws, PreviousOf(env), true);
   }
   if (users.empty()) return absl::OkStatus();
+  // The partition's cached snapshots stand in for a read while the watermark and generation
+  // read below are the ones our last write left; if not, they are read after all (rare:
+  // after a lease handover, a merge from another partition or a fired timer).
+  SnapshotCache* cache = CacheOf(partition);
+  for (UserState& u : users) {
+    u.home = keys::PartitionOf(u.uid, options_.partitions) == partition;
+    if (cache == nullptr || !cache->valid || !u.home) continue;
+    key.assign(u.ws).append(1, '\n').append(u.uid);
+    if (auto it = cache->users.find(key); it != cache->users.end()) {
+      u.snap = it->second.get();
+      u.cached = true;
+    }
+  }
+  // Dropped unless the batch's write goes through: its snapshots were changed in place.
+  struct DropUnlessKept {
+    SnapshotCache* cache;
+    bool keep = false;
+    ~DropUnlessKept() {
+      if (cache != nullptr && !keep) cache->Drop();
+    }
+  } drop_cache{cache};
   const std::string watermark_key = keys::JourneyAppliedWatermark(partition);
   const std::string generation_key = keys::JourneyPartitionGeneration(partition);
   std::vector<RedisCommand> reads;
   reads.reserve(users.size() + 2);
   for (const UserState& u : users) {
-    reads.push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
-                     std::string(keys::kViewPersonaField)});
+    if (u.cached) {
+      reads.push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewPersonaField)});
+    } else {
+      reads.push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
+                       std::string(keys::kViewPersonaField)});
+    }
   }
   reads.push_back({"GET", watermark_key});
   reads.push_back({"GET", generation_key});
@@ -183,13 +217,44 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
   const std::string watermark = mark.is_string() ? mark.str : "";
   const RedisReply& gen = (*read)[users.size() + 1];
   const std::string generation = gen.is_string() ? gen.str : "";
+  const bool cache_current =
+      cache != nullptr && cache->valid && cache->watermark == watermark && cache->generation == generation;
+  if (cache != nullptr && !cache_current) {
+    // Someone else wrote the partition since our last batch: read the snapshots we skipped.
+    std::vector<RedisCommand> rereads;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < users.size(); ++i) {
+      if (!users[i].cached) continue;
+      rereads.push_back({"HMGET", keys::View(users[i].ws, users[i].uid), std::string(keys::kViewJourneyField),
+                         std::string(keys::kViewPersonaField)});
+      which.push_back(i);
+    }
+    cache->Drop();
+    if (!rereads.empty()) {
+      auto reread = redis_->Pipeline(rereads);
+      if (!reread.ok()) return reread.status();
+      for (size_t k = 0; k < which.size(); ++k) {
+        (*read)[which[k]] = std::move((*reread)[k]);
+        users[which[k]].cached = false;
+      }
+    }
+  }
   for (size_t i = 0; i < users.size(); ++i) {
     RedisReply& r = (*read)[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
     UserState& u = users[i];
+    if (u.cached) {
+      if (r.elements.size() == 1 && r.elements[0].is_string()) u.persona = std::move(r.elements[0].str);
+      continue;
+    }
     if (r.elements.size() == 2) {
       if (r.elements[0].is_string()) u.stored = std::move(r.elements[0].str);
       if (r.elements[1].is_string()) u.persona = std::move(r.elements[1].str);
+    }
+    if (cache != nullptr && u.home) {
+      // Parsed off the arena: it outlives the batch in the cache.
+      u.owned = std::make_unique<JourneySnapshot>();
+      u.snap = u.owned.get();
     }
     if (!u.stored.empty() && !u.snap->ParseFromString(u.stored)) {
       return absl::InternalError(absl::StrCat("journey snapshot of '", log::UserId(u.uid), "' does not parse"));
@@ -285,7 +350,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     if (!u.dirty) continue;
     const uint32_t home = keys::PartitionOf(u.uid, options_.partitions);
     std::string view = keys::View(u.ws, u.uid);
-    if (home != partition) {
+    if (!u.home) {
       script.push_back(view);
       script.push_back(std::string(keys::kViewJourneyField));
       script.push_back(std::move(u.stored));
@@ -312,7 +377,28 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
   for (auto& cmd : delta.Commands()) writes.push_back(std::move(cmd));
   for (auto& cmd : transitions) writes.push_back(std::move(cmd));
   for (auto& cmd : cooldowns) writes.push_back(std::move(cmd));
-  if (writes.empty()) return absl::OkStatus();
+  // After a write that went through, the cache holds the partition's customers as written.
+  auto keep_cache = [&](const std::string& new_watermark) {
+    if (cache == nullptr) return;
+    drop_cache.keep = true;
+    if (cache->users.size() + users.size() > cache_entries_per_partition_) cache->users.clear();
+    for (UserState& u : users) {
+      if (!u.home) continue;
+      key.assign(u.ws).append(1, '\n').append(u.uid);
+      if (!u.dirty) {
+        cache->users.erase(key);  // possibly touched in memory, not written: read it next time
+      } else if (!u.cached) {
+        cache->users[key] = std::move(u.owned);
+      }
+    }
+    cache->valid = true;
+    cache->watermark = new_watermark;
+    cache->generation = generation;
+  };
+  if (writes.empty()) {
+    keep_cache(watermark);
+    return absl::OkStatus();
+  }
   if (!options_.fenced_writes) {
     writes.insert(writes.begin(), RedisCommand{"MULTI"});
     writes.push_back({"SET", watermark_key, entries.back().id});
@@ -339,6 +425,7 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     // by the watermark or applied to what is there now.
     return absl::AbortedError(absl::StrCat("partition ", partition, " changed since read (lease handover or merge)"));
   }
+  keep_cache(entries.back().id);
   return absl::OkStatus();
 }
 
@@ -438,14 +525,38 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
     for (bool f : fires) fired += f;
     return fired;
   }
+  SnapshotCache* cache = CacheOf(partition);
   auto written = timer_script_.Run(redis_, std::move(calls));
-  if (!written.ok()) return written.status();
+  if (!written.ok()) {
+    if (cache != nullptr) cache->Drop();
+    return written.status();
+  }
   int fired = 0;
+  // The cache stays valid only if the generation moved by exactly our timers' bumps, one by
+  // one from the value it holds: then nobody else wrote the partition in between.
+  long long expected_generation = 0;
+  bool cache_current = cache != nullptr && cache->valid &&
+                       (cache->generation.empty() || absl::SimpleAtoi(cache->generation, &expected_generation));
   for (size_t i = 0; i < written->size(); ++i) {
     const RedisReply& r = (*written)[i];
-    if (r.is_error()) return absl::InternalError(absl::StrCat("firing timer: ", r.str));
+    if (r.is_error()) {
+      if (cache != nullptr) cache->Drop();
+      return absl::InternalError(absl::StrCat("firing timer: ", r.str));
+    }
     // 0: another replica fired it first, or an event re-armed it since we read it.
-    if (r.integer == 1 && fires[i]) ++fired;
+    if (r.integer < 1) continue;
+    if (fires[i]) ++fired;
+    if (cache_current) {
+      cache_current = r.integer == ++expected_generation;
+      cache->users.erase(absl::StrCat(items[i].user.ws, "\n", items[i].user.uid));
+    }
+  }
+  if (cache != nullptr) {
+    if (!cache_current) {
+      cache->Drop();
+    } else if (expected_generation > 0) {
+      cache->generation = std::to_string(expected_generation);
+    }
   }
   return fired;
 }

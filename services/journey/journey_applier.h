@@ -7,10 +7,12 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/storage/redis_client.h"
 #include "common/storage/redis_script.h"
@@ -30,6 +32,13 @@ struct ApplierOptions {
   // second time. Needs every key on one Redis: off on Redis Cluster, where the batch falls
   // back to MULTI/EXEC (atomic per slot, no fence).
   bool fenced_writes = true;
+  // Journey snapshots of the partitions this replica applies, kept parsed between batches (at
+  // most this many in all; 0 = off). A batch then reads only the customers' persona field,
+  // the partition's watermark and generation, and uses its cached snapshots while those two
+  // are still the values its own last write left: any other write to the partition's users
+  // (another replica after a lease handover, a merge from another partition, a fired timer)
+  // changes one of them, and the partition's cache is dropped. Needs `fenced_writes`.
+  int snapshot_cache_entries = 200'000;
 };
 
 class JourneyApplier final : public stream::EntryHandler {
@@ -53,6 +62,22 @@ class JourneyApplier final : public stream::EntryHandler {
  private:
   std::mutex& PartitionMutex(uint32_t partition) { return partition_mu_[partition % partition_mu_.size()]; }
 
+  // The snapshots of one partition's customers as this replica last wrote them, valid while
+  // the partition's watermark and generation are `watermark` and `generation`. Guarded by the
+  // partition's mutex.
+  struct SnapshotCache {
+    bool valid = false;
+    std::string watermark, generation;
+    absl::flat_hash_map<std::string, std::unique_ptr<JourneySnapshot>> users;  // "<ws>\n<uid>"
+    void Drop() {
+      valid = false;
+      users.clear();
+    }
+  };
+  SnapshotCache* CacheOf(uint32_t partition) {
+    return partition < caches_.size() ? &caches_[partition] : nullptr;
+  }
+
   storage::RedisClient* redis_;
   DefinitionStore* definitions_;
   const Clock* clock_;
@@ -60,6 +85,8 @@ class JourneyApplier final : public stream::EntryHandler {
   const ActionTriggers* triggers_ = nullptr;
   // The consumer thread and the timer scheduler both write a partition's users.
   std::array<std::mutex, 64> partition_mu_;
+  std::vector<SnapshotCache> caches_;  // one per partition; empty when the cache is off
+  size_t cache_entries_per_partition_ = 0;
   const storage::RedisScript batch_script_;
   const storage::RedisScript timer_script_;
 };
