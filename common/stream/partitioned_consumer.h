@@ -38,6 +38,20 @@ class EntryHandler {
   // entry can arrive again. OK acknowledges the entries; an error leaves them pending, to be
   // delivered again.
   virtual absl::Status ApplyBatch(uint32_t partition, const std::vector<StreamEntry>& entries) = 0;
+
+  struct PartitionBatch {
+    uint32_t partition;
+    const std::vector<StreamEntry>* entries;
+  };
+  // Applies the batches of several partitions (each one's entries in stream order), one
+  // status per batch, with the same meaning. A handler that shares round trips across
+  // partitions overrides it; by default each batch goes through ApplyBatch.
+  virtual std::vector<absl::Status> ApplyBatches(const std::vector<PartitionBatch>& batches) {
+    std::vector<absl::Status> out;
+    out.reserve(batches.size());
+    for (const PartitionBatch& b : batches) out.push_back(ApplyBatch(b.partition, *b.entries));
+    return out;
+  }
 };
 
 struct ConsumerOptions {
@@ -49,9 +63,9 @@ struct ConsumerOptions {
   absl::Duration lease_refresh = absl::Seconds(1);
   absl::Duration idle_poll = absl::Milliseconds(1);
   // Batches of different partitions read in one round trip are applied by this many threads
-  // at once (each partition's batch by one thread, in order), so one replica overlaps its own
-  // work with Redis's. Above 1 the handler must accept concurrent calls for different
-  // partitions.
+  // at once (each thread handing its share of partitions to ApplyBatches in one call), so one
+  // replica overlaps its own work with Redis's. Above 1 the handler must accept concurrent
+  // calls for different partitions.
   int apply_threads = 1;
 };
 

@@ -47,6 +47,9 @@ class JourneyApplier final : public stream::EntryHandler {
                  ApplierOptions options);
 
   absl::Status ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) override;
+  // The batches of several partitions with one pipelined read and one pipeline of fenced
+  // writes for all of them (each batch still all or nothing on its own).
+  std::vector<absl::Status> ApplyBatches(const std::vector<PartitionBatch>& batches) override;
 
   // Fires the due inactivity timers of a partition (at most `limit`). Each timer is claimed
   // atomically with its effects (a script checks the timer is still there with the same due
@@ -74,6 +77,16 @@ class JourneyApplier final : public stream::EntryHandler {
       users.clear();
     }
   };
+  struct BatchWork;
+  // The steps of ApplyBatches for one batch. Prepare adds its reads (false: nothing to do).
+  bool Prepare(BatchWork* w, std::vector<storage::RedisCommand>* reads);
+  absl::Status Absorb(BatchWork* w, std::vector<storage::RedisReply>* replies);
+  void ApplyInMemory(const JourneyStateMachine& machine, BatchWork* w);
+  void BuildWrite(const JourneyStateMachine& machine, BatchWork* w);
+  void WriteUnfenced(BatchWork* w);
+  void Finish(BatchWork* w, const storage::RedisReply& reply);
+  void KeepCache(BatchWork* w, const std::string& new_watermark);
+
   SnapshotCache* CacheOf(uint32_t partition) {
     return partition < caches_.size() ? &caches_[partition] : nullptr;
   }

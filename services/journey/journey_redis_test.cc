@@ -3,6 +3,7 @@
 // redelivery, identity merge, erasure, inactivity timers, the transition stream, funnels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -430,6 +431,41 @@ TEST_F(JourneyRedisTest, SegmentJourneyMapsMatchAnIndependentCount) {
   sv1::GetJourneyMapRequest too_long;
   too_long.set_segment(std::string(300, 's'));
   EXPECT_EQ(logic_->GetJourneyMap(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The applier keeps a partition's snapshots between batches: whatever else writes the
+// partition's customers (another replica after a handover, a timer fired here or elsewhere)
+// is seen by the next batch, never overwritten with the cached copy.
+TEST_F(JourneyRedisTest, CachedSnapshotsGiveWayToOtherWriters) {
+  const std::string x = UserIn("cache-x", 1), y = UserIn("cache-y", 1);
+  JourneyApplier other(redis_.get(), definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(x, "Product Viewed"), Event(y, "Product Added")}, 1)).ok());
+  // Another replica applies the next entries (a lease handover and back).
+  ASSERT_TRUE(other.ApplyBatch(1, Entries({Event(x, "Product Added", absl::Minutes(1))}, 3)).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(x, "Order Completed", absl::Minutes(2))}, 5)).ok());
+  auto jx = Journey(x);
+  ASSERT_TRUE(jx.has_value());
+  EXPECT_EQ(jx->stage(), "PURCHASE");
+  std::vector<std::string> stages;
+  for (const auto& h : jx->history()) stages.push_back(h.stage());
+  EXPECT_NE(std::find(stages.begin(), stages.end(), "DECISION"), stages.end()) << "the other replica's step was lost";
+  // y's cart timer fires on the other replica, then on this one for a second customer.
+  clock_.Advance(absl::Hours(25));
+  ASSERT_EQ(other.FireDueTimers(1, clock_.Now()).value_or(-1), 1);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(y, "Product Viewed")}, 7)).ok());
+  auto jy = Journey(y);
+  ASSERT_TRUE(jy.has_value());
+  EXPECT_TRUE(jy->has_abandoned_at()) << "the fired timer's state was overwritten";
+  const std::string z = UserIn("cache-z", 1);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(z, "Product Added")}, 9)).ok());
+  clock_.Advance(absl::Hours(25));
+  // z's timer and y's again (y stayed in DECISION, re-armed by the view).
+  ASSERT_EQ(applier_->FireDueTimers(1, clock_.Now()).value_or(-1), 2);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(z, "Product Viewed")}, 11)).ok());
+  auto jz = Journey(z);
+  ASSERT_TRUE(jz.has_value());
+  EXPECT_TRUE(jz->has_abandoned_at());
+  EXPECT_EQ(Funnel().steps(2).abandoned(), 3);
 }
 
 // Runs `between` once, just before the first batch write (EVALSHA) goes out: another
