@@ -247,11 +247,20 @@ void PartitionedConsumer::ConsumeLoop() {
   while (running_) {
     bool did_work = false;
     ConsumeOnce(&did_work);
-    if (!did_work) {
+    // A blocking read waited already; without partitions it returns at once, so wait anyway.
+    const bool waited = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
+    if (!did_work && !waited) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
     }
   }
+  FlushAcks();
+}
+
+void PartitionedConsumer::FlushAcks() {
+  if (pending_acks_.empty()) return;
+  (void)redis_->Pipeline(pending_acks_);
+  pending_acks_.clear();
 }
 
 void PartitionedConsumer::ConsumeOnce(bool* did_work) {
@@ -260,20 +269,72 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     std::lock_guard<std::mutex> lock(mu_);
     work.assign(owned_.begin(), owned_.end());
   }
-  if (work.empty()) return;
-  std::vector<RedisCommand> reads;
-  for (const auto& [p, mode] : work) {
-    reads.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
-                     std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
-                     mode == Mode::kRecovering ? "0" : ">"});
+  if (work.empty()) {
+    FlushAcks();
+    return;
   }
-  auto replies = redis_->Pipeline(reads);
-  if (!replies.ok()) {
+  // The previous batches' acknowledgements go first in the same round trip.
+  std::vector<RedisCommand> reads = std::move(pending_acks_);
+  pending_acks_.clear();
+  const size_t first_read = reads.size();
+  const bool blocking = options_.block_read > absl::ZeroDuration();
+  absl::Duration timeout = absl::ZeroDuration();
+  if (blocking) {
+    // One command over every partition's stream; a recovering partition's "0" (its pending
+    // entries) makes Redis answer at once.
+    RedisCommand read = {"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                         std::to_string(options_.batch_size), "BLOCK",
+                         std::to_string(absl::ToInt64Milliseconds(options_.block_read)), "STREAMS"};
+    for (const auto& [p, mode] : work) read.push_back(keys::EventStream(p));
+    for (const auto& [p, mode] : work) read.push_back(mode == Mode::kRecovering ? "0" : ">");
+    reads.push_back(std::move(read));
+    timeout = options_.block_read + absl::Seconds(5);
+  } else {
+    for (const auto& [p, mode] : work) {
+      reads.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                       std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
+                       mode == Mode::kRecovering ? "0" : ">"});
+    }
+  }
+  auto all_replies = redis_->Pipeline(reads, timeout);
+  if (!all_replies.ok()) {
     // Wait for the lease loop to see Redis again.
     std::unique_lock<std::mutex> lock(mu_);
     stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
     return;
   }
+  // One reply per partition, as the per-partition reads give them: [[stream, entries]] or nil.
+  std::vector<RedisReply> partition_replies(work.size());
+  if (blocking) {
+    RedisReply& r = (*all_replies)[first_read];
+    if (r.is_error()) {
+      // NOGROUP on one stream (deleted meanwhile) fails the whole read: read each partition
+      // on its own to find the one to give up, as the per-partition reads do.
+      std::vector<RedisCommand> each;
+      for (const auto& [p, mode] : work) {
+        each.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                        std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
+                        mode == Mode::kRecovering ? "0" : ">"});
+      }
+      auto each_replies = redis_->Pipeline(each);
+      if (!each_replies.ok()) return;
+      for (size_t i = 0; i < work.size(); ++i) partition_replies[i] = std::move((*each_replies)[i]);
+    } else if (r.is_array()) {
+      std::map<std::string, size_t> by_stream;
+      for (size_t i = 0; i < work.size(); ++i) by_stream[keys::EventStream(work[i].first)] = i;
+      for (RedisReply& stream : r.elements) {
+        if (!stream.is_array() || stream.elements.size() < 2) continue;
+        auto it = by_stream.find(stream.elements[0].str);
+        if (it == by_stream.end()) continue;
+        RedisReply& one = partition_replies[it->second];
+        one.type = RedisReply::Type::kArray;
+        one.elements.push_back(std::move(stream));
+      }
+    }
+  } else {
+    for (size_t i = 0; i < work.size(); ++i) partition_replies[i] = std::move((*all_replies)[first_read + i]);
+  }
+  auto* replies = &partition_replies;
   // Parse each partition's reply, then apply the batches (concurrently across partitions
   // when configured), then acknowledge what was applied.
   struct Batch {
@@ -353,10 +414,8 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     for (const auto& id : b.dead) ack.push_back(id);
     acks.push_back(std::move(ack));
   }
-  if (!acks.empty()) {
-    // A lost ack only means the batch is delivered again, which handlers tolerate.
-    (void)redis_->Pipeline(acks);
-  }
+  // Sent with the next read (or flushed when the loop ends).
+  for (auto& ack : acks) pending_acks_.push_back(std::move(ack));
 }
 
 }  // namespace journey::stream

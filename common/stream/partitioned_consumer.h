@@ -62,6 +62,11 @@ struct ConsumerOptions {
   absl::Duration lease_ttl = absl::Seconds(6);
   absl::Duration lease_refresh = absl::Seconds(1);
   absl::Duration idle_poll = absl::Milliseconds(1);
+  // Above zero: all live partitions are read with one XREADGROUP ... BLOCK over their streams,
+  // which returns as soon as any of them has entries (at most this long idle), instead of
+  // polling each partition every `idle_poll`. One command on many keys: single Redis only
+  // (Redis Cluster refuses keys of several slots).
+  absl::Duration block_read = absl::ZeroDuration();
   // Batches of different partitions read in one round trip are applied by this many threads
   // at once (each thread handing its share of partitions to ApplyBatches in one call), so one
   // replica overlaps its own work with Redis's. Above 1 the handler must accept concurrent
@@ -93,6 +98,8 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   void ReleaseAll();
   void OnAcquired(uint32_t partition);
   void ConsumeOnce(bool* did_work);
+  // Sends the acknowledgements not yet sent (they normally go with the next read).
+  void FlushAcks();
 
   storage::RedisClient* redis_;
   EntryHandler* handler_;
@@ -104,6 +111,9 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   std::atomic<bool> running_{false};
   std::thread lease_thread_;
   std::thread consume_thread_;
+  // XACKs of applied batches, sent in the same round trip as the next read (consume thread
+  // only): a lost one only means a redelivery, which handlers tolerate.
+  std::vector<storage::RedisCommand> pending_acks_;
 
   struct Metrics;
   std::unique_ptr<Metrics> metrics_;

@@ -31,10 +31,10 @@ std::string TimerMember(const std::string& ws, const std::string& uid) { return 
 struct UserState {
   std::string ws;
   std::string uid;
-  JourneySnapshot* snap = nullptr;  // on the batch's arena, in `owned`, or in the cache
-  std::unique_ptr<JourneySnapshot> owned;  // parsed for the cache, moved there after the write
+  JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
   bool home = false;    // of the batch's partition (else written by compare-and-set)
-  bool cached = false;  // `snap` is the cache's entry, nothing was read
+  const std::string* cached = nullptr;  // the cache's copy of the snapshot: not read from Redis
+  std::string written;  // the snapshot as written, for the cache
   std::string stored;   // the snapshot as read ("" = none): the compare-and-set value
   std::string persona;  // their PersonaSnapshot as read ("" = none)
   std::optional<std::vector<std::string>> segments;  // parsed from `persona` when first needed
@@ -290,10 +290,7 @@ bool JourneyApplier::Prepare(BatchWork* w, std::vector<RedisCommand>* reads) {
     u.home = keys::PartitionOf(u.uid, options_.partitions) == w->partition;
     if (w->cache == nullptr || !w->cache->valid || !u.home) continue;
     w->key.assign(u.ws).append(1, '\n').append(u.uid);
-    if (auto it = w->cache->users.find(w->key); it != w->cache->users.end()) {
-      u.snap = it->second.get();
-      u.cached = true;
-    }
+    if (auto it = w->cache->users.find(w->key); it != w->cache->users.end()) u.cached = &it->second;
   }
   w->watermark_key = keys::JourneyAppliedWatermark(w->partition);
   w->generation_key = keys::JourneyPartitionGeneration(w->partition);
@@ -322,6 +319,7 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
       cache != nullptr && cache->valid && cache->watermark == w->watermark && cache->generation == w->generation;
   if (cache != nullptr && !cache_current) {
     // Someone else wrote the partition since our last batch: read the snapshots we skipped.
+    // (The cache is not changed before that: `cached` points into it until then.)
     std::vector<RedisCommand> rereads;
     std::vector<size_t> which;
     for (size_t i = 0; i < users.size(); ++i) {
@@ -336,7 +334,7 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
       if (!reread.ok()) return reread.status();
       for (size_t k = 0; k < which.size(); ++k) {
         read[which[k]] = std::move((*reread)[k]);
-        users[which[k]].cached = false;
+        users[which[k]].cached = nullptr;
       }
     }
   }
@@ -344,18 +342,16 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
     RedisReply& r = read[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
     UserState& u = users[i];
-    if (u.cached) {
+    if (u.cached != nullptr) {
       if (r.elements.size() == 1 && r.elements[0].is_string()) u.persona = std::move(r.elements[0].str);
+      if (!u.cached->empty() && !u.snap->ParseFromString(*u.cached)) {
+        return absl::InternalError(absl::StrCat("cached journey snapshot of '", log::UserId(u.uid), "' does not parse"));
+      }
       continue;
     }
     if (r.elements.size() == 2) {
       if (r.elements[0].is_string()) u.stored = std::move(r.elements[0].str);
       if (r.elements[1].is_string()) u.persona = std::move(r.elements[1].str);
-    }
-    if (cache != nullptr && u.home) {
-      // Parsed off the arena: it outlives the batch in the cache.
-      u.owned = std::make_unique<JourneySnapshot>();
-      u.snap = u.owned.get();
     }
     if (!u.stored.empty() && !u.snap->ParseFromString(u.stored)) {
       return absl::InternalError(absl::StrCat("journey snapshot of '", log::UserId(u.uid), "' does not parse"));
@@ -465,7 +461,9 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
       if (t.disarm.empty()) t.disarm = {"ZREM", keys::JourneyTimers(home)};
       t.disarm.push_back(TimerMember(u.ws, u.uid));
     }
-    writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), u.snap->SerializeAsString()});
+    std::string serialized = u.snap->SerializeAsString();
+    if (w->cache != nullptr && u.home) u.written = serialized;
+    writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), std::move(serialized)});
   }
   w->script[6] = std::to_string(foreign);  // the count of (key, field, value, generation) groups
   for (auto& [home, t] : timer_writes) {
@@ -516,15 +514,15 @@ void JourneyApplier::KeepCache(BatchWork* w, const std::string& new_watermark) {
   SnapshotCache* cache = w->cache;
   if (cache == nullptr) return;
   w->keep_cache = true;
-  if (cache->users.size() + w->users.size() > cache_entries_per_partition_) cache->users.clear();
+  // Over the bound: forget arbitrary entries (they are read from Redis again when needed).
+  for (auto it = cache->users.begin();
+       it != cache->users.end() && cache->users.size() + w->users.size() > cache_entries_per_partition_;) {
+    cache->users.erase(it++);
+  }
   for (UserState& u : w->users) {
-    if (!u.home) continue;
+    if (!u.home || !u.dirty) continue;  // an unwritten snapshot's cached copy is still right
     w->key.assign(u.ws).append(1, '\n').append(u.uid);
-    if (!u.dirty) {
-      cache->users.erase(w->key);  // possibly touched in memory, not written: read it next time
-    } else if (!u.cached) {
-      cache->users[w->key] = std::move(u.owned);
-    }
+    cache->users[w->key] = std::move(u.written);
   }
   cache->valid = true;
   cache->watermark = new_watermark;

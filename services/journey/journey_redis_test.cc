@@ -374,6 +374,7 @@ TEST_F(JourneyRedisTest, SegmentJourneyMapsMatchAnIndependentCount) {
   opts.partitions = kPartitions;
   opts.batch_size = 16;
   opts.lease_refresh = absl::Milliseconds(50);
+  opts.block_read = absl::Milliseconds(50);  // one blocking read over the partitions, as the binary does
   auto map_of = [&](const std::string& segment) {
     sv1::GetJourneyMapRequest req;
     req.set_segment(segment);
