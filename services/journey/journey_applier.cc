@@ -155,7 +155,7 @@ struct JourneyApplier::BatchWork {
   absl::flat_hash_map<std::string, size_t> index;  // "<ws>\n<uid>" -> users[i]
   std::string key;                                 // scratch for `index`
   SnapshotCache* cache = nullptr;
-  bool keep_cache = false;  // else the cache is dropped: its snapshots were changed in place
+  bool keep_cache = false;  // else the cache is dropped: after a failed write Redis may hold anything
   std::string watermark_key, generation_key, watermark, generation;
   size_t first_read = 0;  // where this batch's replies start in the shared read
   AggregateDelta delta;
