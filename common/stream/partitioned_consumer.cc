@@ -247,9 +247,11 @@ void PartitionedConsumer::ConsumeLoop() {
   while (running_) {
     bool did_work = false;
     ConsumeOnce(&did_work);
-    // A blocking read waited already; without partitions it returns at once, so wait anyway.
-    const bool waited = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
-    if (!did_work && !waited) {
+    // Found nothing: with block_read the next read blocks until an entry comes (no sleep
+    // needed); while entries keep coming it polls, so batches fill up between reads.
+    idle_ = !did_work;
+    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
+    if (!did_work && !next_blocks) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
     }
@@ -277,7 +279,9 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   std::vector<RedisCommand> reads = std::move(pending_acks_);
   pending_acks_.clear();
   const size_t first_read = reads.size();
-  const bool blocking = options_.block_read > absl::ZeroDuration();
+  // Blocking only after a poll that found nothing: a blocked read is answered on the first
+  // append, and reading that way under steady load would make many tiny batches.
+  const bool blocking = options_.block_read > absl::ZeroDuration() && idle_;
   absl::Duration timeout = absl::ZeroDuration();
   if (blocking) {
     // One command over every partition's stream; a recovering partition's "0" (its pending

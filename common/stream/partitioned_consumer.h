@@ -62,10 +62,11 @@ struct ConsumerOptions {
   absl::Duration lease_ttl = absl::Seconds(6);
   absl::Duration lease_refresh = absl::Seconds(1);
   absl::Duration idle_poll = absl::Milliseconds(1);
-  // Above zero: all live partitions are read with one XREADGROUP ... BLOCK over their streams,
-  // which returns as soon as any of them has entries (at most this long idle), instead of
-  // polling each partition every `idle_poll`. One command on many keys: single Redis only
-  // (Redis Cluster refuses keys of several slots).
+  // Above zero: after a poll that found nothing, all live partitions are read with one
+  // XREADGROUP ... BLOCK over their streams, which returns as soon as any of them has entries
+  // (at most this long idle), instead of polling each partition every `idle_poll`; while
+  // entries keep coming the partitions are polled. One command on many keys: single Redis
+  // only (Redis Cluster refuses keys of several slots).
   absl::Duration block_read = absl::ZeroDuration();
   // Batches of different partitions read in one round trip are applied by this many threads
   // at once (each thread handing its share of partitions to ApplyBatches in one call), so one
@@ -114,6 +115,7 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   // XACKs of applied batches, sent in the same round trip as the next read (consume thread
   // only): a lost one only means a redelivery, which handlers tolerate.
   std::vector<storage::RedisCommand> pending_acks_;
+  bool idle_ = false;  // the last poll found nothing (consume thread only)
 
   struct Metrics;
   std::unique_ptr<Metrics> metrics_;
