@@ -1,7 +1,7 @@
 // journey_bench: events/s applied by one and by two journey consumers (replicas in one
 // process, each with its own Redis connections), then GetJourney and GetFunnel (30 days)
 // latency. Starts its own redis-server on a free port. Prints one JSON object.
-//   build/bench/journey_bench [events=200000] [users=20000] [apply_threads=2]
+//   build/bench/journey_bench [events=200000] [users=20000] [apply_threads=2] [snapshot_cache=200000]
 // Rates: wall clock (meaningful only on a quiet machine), and per CPU-second (this process's
 // getrusage plus redis-server's INFO cpu), which other load on the machine hardly moves.
 #include <sys/resource.h>
@@ -121,7 +121,7 @@ struct Rate {
 
 // Applies `events` with `replicas` consumers of a fresh group.
 Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionStore* defs, const Clock* clock,
-                const std::vector<pb::EventEnvelope>& events, int replicas, int apply_threads,
+                const std::vector<pb::EventEnvelope>& events, int replicas, int apply_threads, int snapshot_cache,
                 const std::string& group) {
   // Group created at the current end of the streams so it sees only what is appended next.
   for (int p = 0; p < kPartitions; ++p) {
@@ -137,7 +137,8 @@ Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionS
   for (int r = 0; r < replicas; ++r) {
     clients.push_back(*storage::HiredisClient::FromUrl(url));
     appliers.push_back(std::make_unique<JourneyApplier>(clients.back().get(), defs, clock,
-                                                        ApplierOptions{"default", kPartitions, 1'000'000}));
+                                                        ApplierOptions{"default", kPartitions, 1'000'000, true,
+                                                                       snapshot_cache}));
     stream::ConsumerOptions opts;
     opts.group = group;
     opts.replica_id = absl::StrCat(group, "-", r);
@@ -172,6 +173,8 @@ int main(int argc, char** argv) {
   if (argc > 2) (void)absl::SimpleAtoi(argv[2], &users);
   int apply_threads = 2;  // the service's --consumer_apply_threads default
   if (argc > 3) (void)absl::SimpleAtoi(argv[3], &apply_threads);
+  int snapshot_cache = ApplierOptions().snapshot_cache_entries;  // 0: every batch reads its snapshots
+  if (argc > 4) (void)absl::SimpleAtoi(argv[4], &snapshot_cache);
   journey::testing::RedisServer server;
   if (!server.Start().ok()) {
     std::fprintf(stderr, "cannot start redis-server\n");
@@ -185,9 +188,11 @@ int main(int argc, char** argv) {
   const absl::Time day0 = absl::Now() - absl::Hours(24 * 29);
   // Events spread over the last 29 days, so GetFunnel reads 30 populated day buckets.
   const auto one = MakeEvents(n, users, day0, 1);
-  const Rate one_rate = Throughput(server.url(), redis.get(), &defs, clock, one, 1, apply_threads, "journey-one");
+  const Rate one_rate = Throughput(server.url(), redis.get(), &defs, clock, one, 1, apply_threads, snapshot_cache,
+                                  "journey-one");
   const auto two = MakeEvents(n, users, day0, 2);
-  const Rate two_rate = Throughput(server.url(), redis.get(), &defs, clock, two, 2, apply_threads, "journey-two");
+  const Rate two_rate = Throughput(server.url(), redis.get(), &defs, clock, two, 2, apply_threads, snapshot_cache,
+                                  "journey-two");
 
   JourneyLogic logic(redis.get(), &defs, clock, {});
   std::vector<double> get_us, funnel_us, map_us;
@@ -217,14 +222,14 @@ int main(int argc, char** argv) {
   const auto [f50, f99] = Percentiles(funnel_us);
   const auto [m50, m99] = Percentiles(map_us);
   std::printf(
-      "{\"events\": %d, \"users\": %d, \"partitions\": %d, \"apply_threads\": %d,\n"
+      "{\"events\": %d, \"users\": %d, \"partitions\": %d, \"apply_threads\": %d, \"snapshot_cache\": %d,\n"
       " \"apply_events_per_s_one_replica\": %.0f, \"apply_events_per_s_two_replicas\": %.0f,\n"
       " \"apply_events_per_cpu_s_one_replica\": %.0f, \"apply_events_per_process_cpu_s_one_replica\": %.0f,\n"
       " \"apply_events_per_cpu_s_two_replicas\": %.0f,\n"
       " \"get_journey_us_p50\": %.0f, \"get_journey_us_p99\": %.0f,\n"
       " \"get_funnel_30d_us_p50\": %.0f, \"get_funnel_30d_us_p99\": %.0f,\n"
       " \"get_journey_map_30d_us_p50\": %.0f, \"get_journey_map_30d_us_p99\": %.0f}\n",
-      n, users, kPartitions, apply_threads, one_rate.events_per_s, two_rate.events_per_s, one_rate.events_per_cpu_s,
+      n, users, kPartitions, apply_threads, snapshot_cache, one_rate.events_per_s, two_rate.events_per_s, one_rate.events_per_cpu_s,
       one_rate.events_per_process_cpu_s, two_rate.events_per_cpu_s, g50, g99, f50, f99, m50, m99);
   return 0;
 }

@@ -76,6 +76,11 @@ std::string JourneySegmentFunnelDay(absl::string_view workspace, absl::string_vi
   return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":segment:", segment, ":funnel");
 }
 
+std::string JourneySegmentTouchpointsDay(absl::string_view workspace, absl::string_view journey_id,
+                                         absl::string_view segment, absl::string_view day) {
+  return absl::StrCat(kPrefix, ":", workspace, ":journey:agg:", journey_id, ":", day, ":segment:", segment, ":touch");
+}
+
 std::string JourneyDefinition(absl::string_view workspace, absl::string_view journey_id) {
   return absl::StrCat(kPrefix, ":", workspace, ":journey:def:", journey_id);
 }

@@ -67,10 +67,12 @@ std::string JourneyTransitions(absl::string_view workspace);
 // touchpoint part (stage x channel x event counts, sentiment, losses).
 std::string JourneyFunnelDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
 std::string JourneyTouchpointsDay(absl::string_view workspace, absl::string_view journey_id, absl::string_view day);
-// The funnel part again (reach, abandonment, time to next stage), for the customers who were
-// in persona segment `segment` when the event was applied.
+// Both parts again, for the customers who were in persona segment `segment` when the event
+// was applied (or the timer fired): the funnel part and the touchpoint part of the map.
 std::string JourneySegmentFunnelDay(absl::string_view workspace, absl::string_view journey_id,
                                     absl::string_view segment, absl::string_view day);
+std::string JourneySegmentTouchpointsDay(absl::string_view workspace, absl::string_view journey_id,
+                                         absl::string_view segment, absl::string_view day);
 // The applied journey definition, shared by the replicas. Hash: "version" and "proto" = the
 // active version and its JourneyDefinition (what replicas follow), "v:<version>" = each
 // applied version kept as a StoredDefinition (the history ListDefinitions shows).

@@ -94,7 +94,7 @@ PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandl
     metrics_->batch_seconds =
         &prometheus::BuildHistogram()
              .Name("journey_consumer_batch_seconds")
-             .Help("Time to apply one batch")
+             .Help("Time one apply thread takes for its batches of a poll")
              .Register(*registry)
              .Add({{"group", options_.group}},
                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
@@ -247,11 +247,22 @@ void PartitionedConsumer::ConsumeLoop() {
   while (running_) {
     bool did_work = false;
     ConsumeOnce(&did_work);
-    if (!did_work) {
+    // Found nothing: with block_read the next read blocks until an entry comes (no sleep
+    // needed); while entries keep coming it polls, so batches fill up between reads.
+    idle_ = !did_work;
+    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
+    if (!did_work && !next_blocks) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
     }
   }
+  FlushAcks();
+}
+
+void PartitionedConsumer::FlushAcks() {
+  if (pending_acks_.empty()) return;
+  (void)redis_->Pipeline(pending_acks_);
+  pending_acks_.clear();
 }
 
 void PartitionedConsumer::ConsumeOnce(bool* did_work) {
@@ -260,20 +271,74 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     std::lock_guard<std::mutex> lock(mu_);
     work.assign(owned_.begin(), owned_.end());
   }
-  if (work.empty()) return;
-  std::vector<RedisCommand> reads;
-  for (const auto& [p, mode] : work) {
-    reads.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
-                     std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
-                     mode == Mode::kRecovering ? "0" : ">"});
+  if (work.empty()) {
+    FlushAcks();
+    return;
   }
-  auto replies = redis_->Pipeline(reads);
-  if (!replies.ok()) {
+  // The previous batches' acknowledgements go first in the same round trip.
+  std::vector<RedisCommand> reads = std::move(pending_acks_);
+  pending_acks_.clear();
+  const size_t first_read = reads.size();
+  // Blocking only after a poll that found nothing: a blocked read is answered on the first
+  // append, and reading that way under steady load would make many tiny batches.
+  const bool blocking = options_.block_read > absl::ZeroDuration() && idle_;
+  absl::Duration timeout = absl::ZeroDuration();
+  if (blocking) {
+    // One command over every partition's stream; a recovering partition's "0" (its pending
+    // entries) makes Redis answer at once.
+    RedisCommand read = {"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                         std::to_string(options_.batch_size), "BLOCK",
+                         std::to_string(absl::ToInt64Milliseconds(options_.block_read)), "STREAMS"};
+    for (const auto& [p, mode] : work) read.push_back(keys::EventStream(p));
+    for (const auto& [p, mode] : work) read.push_back(mode == Mode::kRecovering ? "0" : ">");
+    reads.push_back(std::move(read));
+    timeout = options_.block_read + absl::Seconds(5);
+  } else {
+    for (const auto& [p, mode] : work) {
+      reads.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                       std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
+                       mode == Mode::kRecovering ? "0" : ">"});
+    }
+  }
+  auto all_replies = redis_->Pipeline(reads, timeout);
+  if (!all_replies.ok()) {
     // Wait for the lease loop to see Redis again.
     std::unique_lock<std::mutex> lock(mu_);
     stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
     return;
   }
+  // One reply per partition, as the per-partition reads give them: [[stream, entries]] or nil.
+  std::vector<RedisReply> partition_replies(work.size());
+  if (blocking) {
+    RedisReply& r = (*all_replies)[first_read];
+    if (r.is_error()) {
+      // NOGROUP on one stream (deleted meanwhile) fails the whole read: read each partition
+      // on its own to find the one to give up, as the per-partition reads do.
+      std::vector<RedisCommand> each;
+      for (const auto& [p, mode] : work) {
+        each.push_back({"XREADGROUP", "GROUP", options_.group, options_.replica_id, "COUNT",
+                        std::to_string(options_.batch_size), "STREAMS", keys::EventStream(p),
+                        mode == Mode::kRecovering ? "0" : ">"});
+      }
+      auto each_replies = redis_->Pipeline(each);
+      if (!each_replies.ok()) return;
+      for (size_t i = 0; i < work.size(); ++i) partition_replies[i] = std::move((*each_replies)[i]);
+    } else if (r.is_array()) {
+      std::map<std::string, size_t> by_stream;
+      for (size_t i = 0; i < work.size(); ++i) by_stream[keys::EventStream(work[i].first)] = i;
+      for (RedisReply& stream : r.elements) {
+        if (!stream.is_array() || stream.elements.size() < 2) continue;
+        auto it = by_stream.find(stream.elements[0].str);
+        if (it == by_stream.end()) continue;
+        RedisReply& one = partition_replies[it->second];
+        one.type = RedisReply::Type::kArray;
+        one.elements.push_back(std::move(stream));
+      }
+    }
+  } else {
+    for (size_t i = 0; i < work.size(); ++i) partition_replies[i] = std::move((*all_replies)[first_read + i]);
+  }
+  auto* replies = &partition_replies;
   // Parse each partition's reply, then apply the batches (concurrently across partitions
   // when configured), then acknowledge what was applied.
   struct Batch {
@@ -308,23 +373,31 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   }
   if (batches.empty()) return;
   *did_work = true;
-  auto apply = [&](Batch& b) {
-    if (b.entries.empty()) return;
-    absl::Time start = absl::Now();
-    b.status = handler_->ApplyBatch(b.partition, b.entries);
-    if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  };
+  // Each thread applies its share of the partitions in one ApplyBatches call, which lets the
+  // handler share its round trips among them.
   const size_t threads = std::min<size_t>(std::max(1, options_.apply_threads), batches.size());
+  auto apply = [&](size_t thread) {
+    std::vector<size_t> mine;
+    std::vector<EntryHandler::PartitionBatch> calls;
+    for (size_t k = thread; k < batches.size(); k += threads) {
+      if (batches[k].entries.empty()) continue;
+      mine.push_back(k);
+      calls.push_back({batches[k].partition, &batches[k].entries});
+    }
+    if (calls.empty()) return;
+    absl::Time start = absl::Now();
+    std::vector<absl::Status> statuses = handler_->ApplyBatches(calls);
+    if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    for (size_t j = 0; j < mine.size(); ++j) {
+      batches[mine[j]].status = j < statuses.size() ? statuses[j] : absl::InternalError("handler returned no status");
+    }
+  };
   if (threads <= 1) {
-    for (Batch& b : batches) apply(b);
+    apply(0);
   } else {
-    std::atomic<size_t> next{0};
-    auto drain = [&] {
-      for (size_t k = next++; k < batches.size(); k = next++) apply(batches[k]);
-    };
     std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(drain);
-    drain();
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(apply, t);
+    apply(0);
     for (auto& h : helpers) h.join();
   }
   std::vector<RedisCommand> acks;
@@ -345,10 +418,8 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     for (const auto& id : b.dead) ack.push_back(id);
     acks.push_back(std::move(ack));
   }
-  if (!acks.empty()) {
-    // A lost ack only means the batch is delivered again, which handlers tolerate.
-    (void)redis_->Pipeline(acks);
-  }
+  // Sent with the next read (or flushed when the loop ends).
+  for (auto& ack : acks) pending_acks_.push_back(std::move(ack));
 }
 
 }  // namespace journey::stream

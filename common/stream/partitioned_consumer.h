@@ -38,6 +38,20 @@ class EntryHandler {
   // entry can arrive again. OK acknowledges the entries; an error leaves them pending, to be
   // delivered again.
   virtual absl::Status ApplyBatch(uint32_t partition, const std::vector<StreamEntry>& entries) = 0;
+
+  struct PartitionBatch {
+    uint32_t partition;
+    const std::vector<StreamEntry>* entries;
+  };
+  // Applies the batches of several partitions (each one's entries in stream order), one
+  // status per batch, with the same meaning. A handler that shares round trips across
+  // partitions overrides it; by default each batch goes through ApplyBatch.
+  virtual std::vector<absl::Status> ApplyBatches(const std::vector<PartitionBatch>& batches) {
+    std::vector<absl::Status> out;
+    out.reserve(batches.size());
+    for (const PartitionBatch& b : batches) out.push_back(ApplyBatch(b.partition, *b.entries));
+    return out;
+  }
 };
 
 struct ConsumerOptions {
@@ -48,10 +62,16 @@ struct ConsumerOptions {
   absl::Duration lease_ttl = absl::Seconds(6);
   absl::Duration lease_refresh = absl::Seconds(1);
   absl::Duration idle_poll = absl::Milliseconds(1);
+  // Above zero: after a poll that found nothing, all live partitions are read with one
+  // XREADGROUP ... BLOCK over their streams, which returns as soon as any of them has entries
+  // (at most this long idle), instead of polling each partition every `idle_poll`; while
+  // entries keep coming the partitions are polled. One command on many keys: single Redis
+  // only (Redis Cluster refuses keys of several slots).
+  absl::Duration block_read = absl::ZeroDuration();
   // Batches of different partitions read in one round trip are applied by this many threads
-  // at once (each partition's batch by one thread, in order), so one replica overlaps its own
-  // work with Redis's. Above 1 the handler must accept concurrent calls for different
-  // partitions.
+  // at once (each thread handing its share of partitions to ApplyBatches in one call), so one
+  // replica overlaps its own work with Redis's. Above 1 the handler must accept concurrent
+  // calls for different partitions.
   int apply_threads = 1;
 };
 
@@ -79,6 +99,8 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   void ReleaseAll();
   void OnAcquired(uint32_t partition);
   void ConsumeOnce(bool* did_work);
+  // Sends the acknowledgements not yet sent (they normally go with the next read).
+  void FlushAcks();
 
   storage::RedisClient* redis_;
   EntryHandler* handler_;
@@ -90,6 +112,10 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   std::atomic<bool> running_{false};
   std::thread lease_thread_;
   std::thread consume_thread_;
+  // XACKs of applied batches, sent in the same round trip as the next read (consume thread
+  // only): a lost one only means a redelivery, which handlers tolerate.
+  std::vector<storage::RedisCommand> pending_acks_;
+  bool idle_ = false;  // the last poll found nothing (consume thread only)
 
   struct Metrics;
   std::unique_ptr<Metrics> metrics_;

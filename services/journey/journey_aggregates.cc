@@ -77,10 +77,10 @@ double SentimentStats::half_width_95() const {
   return 1.96 * std::sqrt(var / n);
 }
 
-const AggregateDelta::DayKeys& AggregateDelta::KeysOf(const std::string& ws, const std::string& jid, absl::Time t) {
+AggregateDelta::DayKeys& AggregateDelta::KeysOf(const std::string& ws, const std::string& jid, absl::Time t) {
   const int64_t unix_day = absl::ToUnixSeconds(t) >= 0 ? absl::ToUnixSeconds(t) / 86400
                                                        : (absl::ToUnixSeconds(t) - 86399) / 86400;
-  for (const DayKeys& k : days_) {
+  for (DayKeys& k : days_) {
     if (k.unix_day == unix_day && k.ws == ws && k.journey_id == jid) return k;
   }
   DayKeys k;
@@ -88,71 +88,90 @@ const AggregateDelta::DayKeys& AggregateDelta::KeysOf(const std::string& ws, con
   k.journey_id = jid;
   k.unix_day = unix_day;
   k.day = DayOf(t);
-  k.funnel = keys::JourneyFunnelDay(ws, jid, k.day);
-  k.touchpoints = keys::JourneyTouchpointsDay(ws, jid, k.day);
+  k.overall.funnel = keys::JourneyFunnelDay(ws, jid, k.day);
+  k.overall.touchpoints = keys::JourneyTouchpointsDay(ws, jid, k.day);
   days_.push_back(std::move(k));
   return days_.back();
+}
+
+const std::vector<const AggregateDelta::SegmentKeys*>& AggregateDelta::TargetsOf(
+    DayKeys& day, const std::vector<std::string>& segments) {
+  targets_.clear();
+  targets_.push_back(&day.overall);
+  for (const std::string& segment : segments) {
+    const SegmentKeys* found = nullptr;
+    for (const SegmentKeys& s : day.segments) {
+      if (s.segment == segment) {
+        found = &s;
+        break;
+      }
+    }
+    if (found == nullptr) {
+      day.segments.push_back({segment, keys::JourneySegmentFunnelDay(day.ws, day.journey_id, segment, day.day),
+                              keys::JourneySegmentTouchpointsDay(day.ws, day.journey_id, segment, day.day)});
+      found = &day.segments.back();
+    }
+    targets_.push_back(found);
+  }
+  return targets_;
 }
 
 void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o,
                          const std::vector<std::string>& segments) {
   if (!o.applied) return;
   if (!o.newly_reached.empty()) {
-    const DayKeys& k = KeysOf(ws, jid, o.reached_time);
-    for (const auto& stage : o.newly_reached) Inc(k.funnel, "reach|" + stage);
-    for (const auto& segment : segments) {
-      const std::string skey = keys::JourneySegmentFunnelDay(ws, jid, segment, k.day);
-      for (const auto& stage : o.newly_reached) Inc(skey, "reach|" + stage);
+    for (const SegmentKeys* t : TargetsOf(KeysOf(ws, jid, o.reached_time), segments)) {
+      for (const auto& stage : o.newly_reached) Inc(t->funnel, "reach|" + stage);
     }
   }
+  std::string field;
   for (const StageChange& c : o.changes) {
-    const DayKeys& k = KeysOf(ws, jid, c.time);
-    const std::string& key = k.funnel;
-    Inc(key, absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", KindLabel(c.kind)));
-    // The segment funnels keep what GetFunnel shows: reach, abandonment, time to next stage.
-    std::string segment_field;
+    const auto& targets = TargetsOf(KeysOf(ws, jid, c.time), segments);
+    auto count = [&](const std::string& f) {
+      for (const SegmentKeys* t : targets) Inc(t->funnel, f);
+    };
+    count(absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", KindLabel(c.kind)));
     if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED) {
-      Inc(key, "ab|" + c.from_stage);
-      segment_field = "ab|" + c.from_stage;
+      count("ab|" + c.from_stage);
     } else {
-      Inc(key, "enter|" + c.to_stage);
+      count("enter|" + c.to_stage);
     }
     if (c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
-      segment_field = absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from));
-      Inc(key, segment_field);
+      count(absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from)));
     }
-    if (!segment_field.empty()) {
-      for (const auto& segment : segments) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, k.day), segment_field);
-    }
-    if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) Inc(key, "back|" + c.from_stage);
+    if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) count("back|" + c.from_stage);
     if (!c.blamed_event.empty()) {
       // A loss is blamed on the stage the customer was in and the touchpoint that led to it.
-      Inc(k.touchpoints,
-          absl::StrCat("lost|", c.from_stage, "|", ChannelLabel(c.blamed_channel), "|", Part(c.blamed_event)));
+      field = absl::StrCat("lost|", c.from_stage, "|", ChannelLabel(c.blamed_channel), "|", Part(c.blamed_event));
+      for (const SegmentKeys* t : targets) Inc(t->touchpoints, field);
     }
   }
   if (o.touchpoint.has_value()) {
     const auto& tp = *o.touchpoint;
-    const DayKeys& k = KeysOf(ws, jid, ToTime(tp.time()));
+    const auto& targets = TargetsOf(KeysOf(ws, jid, ToTime(tp.time())), segments);
     const std::string cell = absl::StrCat(tp.stage(), "|", ChannelLabel(tp.channel()), "|", Part(tp.event_name()));
-    Inc(k.touchpoints, "n|" + cell);
+    field = "n|" + cell;
+    for (const SegmentKeys* t : targets) Inc(t->touchpoints, field);
     if (tp.has_sentiment()) {
       const double s = tp.sentiment();
-      Inc(k.touchpoints, "sn|" + cell);
-      IncFloat(k.touchpoints, "ss|" + cell, s);
-      IncFloat(k.touchpoints, "sq|" + cell, s * s);
-      Inc(k.funnel, "sn|" + tp.stage());
-      IncFloat(k.funnel, "ss|" + tp.stage(), s);
-      IncFloat(k.funnel, "sq|" + tp.stage(), s * s);
+      const std::string sn = "sn|" + cell, ss = "ss|" + cell, sq = "sq|" + cell;
+      const std::string stage_sn = "sn|" + tp.stage(), stage_ss = "ss|" + tp.stage(), stage_sq = "sq|" + tp.stage();
+      for (const SegmentKeys* t : targets) {
+        Inc(t->touchpoints, sn);
+        IncFloat(t->touchpoints, ss, s);
+        IncFloat(t->touchpoints, sq, s * s);
+        Inc(t->funnel, stage_sn);
+        IncFloat(t->funnel, stage_ss, s);
+        IncFloat(t->funnel, stage_sq, s * s);
+      }
     }
   }
 }
 
 void AggregateDelta::Uncount(const std::string& ws, const std::string& jid, const StageReach& reach) {
-  const DayKeys& k = KeysOf(ws, jid, ToTime(reach.at()));
+  const std::vector<std::string> segments(reach.segments().begin(), reach.segments().end());
   const std::string field = "reach|" + reach.stage();
-  Inc(k.funnel, field, -1);
-  for (const auto& segment : reach.segments()) Inc(keys::JourneySegmentFunnelDay(ws, jid, segment, k.day), field, -1);
+  for (const SegmentKeys* t : TargetsOf(KeysOf(ws, jid, ToTime(reach.at())), segments)) Inc(t->funnel, field, -1);
 }
 
 std::vector<storage::RedisCommand> AggregateDelta::Commands() const {
@@ -185,12 +204,13 @@ absl::StatusOr<AggregateTotals> ReadAggregates(storage::RedisClient* redis, cons
   const std::vector<std::string> days = DaysOf(from, to);
   std::vector<storage::RedisCommand> cmds;
   for (const auto& day : days) {
-    if (!segment.empty()) {
+    if (segment.empty()) {
+      cmds.push_back({"HGETALL", keys::JourneyFunnelDay(ws, jid, day)});
+      if (with_touchpoints) cmds.push_back({"HGETALL", keys::JourneyTouchpointsDay(ws, jid, day)});
+    } else {
       cmds.push_back({"HGETALL", keys::JourneySegmentFunnelDay(ws, jid, segment, day)});
-      continue;
+      if (with_touchpoints) cmds.push_back({"HGETALL", keys::JourneySegmentTouchpointsDay(ws, jid, segment, day)});
     }
-    cmds.push_back({"HGETALL", keys::JourneyFunnelDay(ws, jid, day)});
-    if (with_touchpoints) cmds.push_back({"HGETALL", keys::JourneyTouchpointsDay(ws, jid, day)});
   }
   AggregateTotals totals;
   totals.days = static_cast<int>(days.size());

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,8 +28,9 @@ std::string KindName(TransitionKind kind);  // "entry", "forward", ...
 
 class AggregateDelta {
  public:
-  // Adds what one application changed (`ws`, `journey_id` pick the hashes). The funnel part
-  // is also counted for each of `segments`, the persona segments the customer was in.
+  // Adds what one application changed (`ws`, `journey_id` pick the hashes). Every counter is
+  // also counted for each of `segments`, the persona segments the customer was in (the
+  // funnel and the map per segment, membership at event time).
   void Add(const std::string& ws, const std::string& journey_id, const StepOutcome& outcome,
            const std::vector<std::string>& segments = {});
   // Takes back the funnel count of a stage reach (and its segments' counts): an identity
@@ -39,17 +41,26 @@ class AggregateDelta {
   std::vector<storage::RedisCommand> Commands() const;
 
  private:
-  // The hashes of one day, built once per batch rather than per event.
+  // The hashes of one day (overall, then one pair per segment met), built once per batch
+  // rather than per event.
+  struct SegmentKeys {
+    std::string segment, funnel, touchpoints;
+  };
   struct DayKeys {
     std::string ws, journey_id;
     int64_t unix_day = 0;
-    std::string day, funnel, touchpoints;
+    std::string day;
+    SegmentKeys overall;
+    std::deque<SegmentKeys> segments;  // few: searched in order; deque keeps references valid
   };
-  const DayKeys& KeysOf(const std::string& ws, const std::string& journey_id, absl::Time t);
+  DayKeys& KeysOf(const std::string& ws, const std::string& journey_id, absl::Time t);
+  // The hashes one counter goes to: the day's overall ones and those of each segment.
+  const std::vector<const SegmentKeys*>& TargetsOf(DayKeys& day, const std::vector<std::string>& segments);
 
   void Inc(const std::string& key, const std::string& field, long long by = 1) { ints_[key][field] += by; }
   void IncFloat(const std::string& key, const std::string& field, double by) { floats_[key][field] += by; }
-  std::vector<DayKeys> days_;  // few per batch: searched in order
+  std::deque<DayKeys> days_;  // few per batch: searched in order
+  std::vector<const SegmentKeys*> targets_;  // scratch of TargetsOf
   // key -> field -> increment
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, long long>> ints_;
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>> floats_;
@@ -94,8 +105,7 @@ struct AggregateTotals {
 std::vector<std::string> DaysOf(absl::Time from, absl::Time to);
 
 // Reads the range with one pipelined round trip (funnel hashes; touchpoint hashes too when
-// `with_touchpoints`). A non-empty `segment` reads that segment's funnel hashes instead
-// (they hold no touchpoints).
+// `with_touchpoints`). A non-empty `segment` reads that segment's hashes instead.
 absl::StatusOr<AggregateTotals> ReadAggregates(storage::RedisClient* redis, const std::string& ws,
                                                const std::string& journey_id, absl::Time from, absl::Time to,
                                                bool with_touchpoints, const std::string& segment = "");

@@ -1,5 +1,7 @@
 #include "services/journey/journey_applier.h"
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 
@@ -30,6 +32,9 @@ struct UserState {
   std::string ws;
   std::string uid;
   JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
+  bool home = false;    // of the batch's partition (else written by compare-and-set)
+  const std::string* cached = nullptr;  // the cache's copy of the snapshot: not read from Redis
+  std::string written;  // the snapshot as written, for the cache
   std::string stored;   // the snapshot as read ("" = none): the compare-and-set value
   std::string persona;  // their PersonaSnapshot as read ("" = none)
   std::optional<std::vector<std::string>> segments;  // parsed from `persona` when first needed
@@ -46,18 +51,6 @@ const std::vector<std::string>& SegmentsOf(UserState* u) {
     }
   }
   return *u->segments;
-}
-
-// Whether the aggregates of this outcome are counted per segment (reach, abandonment, time
-// to next stage): only then is the persona snapshot parsed.
-bool CountsPerSegment(const StepOutcome& o) {
-  if (!o.newly_reached.empty()) return true;
-  for (const StageChange& c : o.changes) {
-    if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED || c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // Records the segments with the stages this outcome newly reached (the last entries of
@@ -145,20 +138,38 @@ JourneyApplier::JourneyApplier(storage::RedisClient* redis, DefinitionStore* def
       clock_(clock),
       options_(std::move(options)),
       batch_script_(kFencedBatchScript),
-      timer_script_(kFireTimerScript) {}
+      timer_script_(kFireTimerScript) {
+  if (options_.snapshot_cache_entries > 0 && options_.fenced_writes && options_.partitions > 0) {
+    caches_.resize(options_.partitions);
+    cache_entries_per_partition_ =
+        std::max<size_t>(1, static_cast<size_t>(options_.snapshot_cache_entries) / options_.partitions);
+  }
+}
 
-absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) {
-  std::lock_guard<std::mutex> lock(PartitionMutex(partition));
-  const auto machine = definitions_->Machine();
-  const CompiledDefinition& def = machine->definition();
-
-  // 1. Which users does the batch touch? One pipelined read of their snapshots (and persona
-  //    snapshots, same hash), the partition's watermark and generation.
+// One partition's batch on its way through ApplyBatches.
+struct JourneyApplier::BatchWork {
+  uint32_t partition = 0;
+  const std::vector<stream::StreamEntry>* entries = nullptr;
   google::protobuf::Arena arena;
   std::vector<UserState> users;
   absl::flat_hash_map<std::string, size_t> index;  // "<ws>\n<uid>" -> users[i]
-  std::string key;
-  auto find = [&](const std::string& ws, const std::string& uid, bool add) -> UserState* {
+  std::string key;                                 // scratch for `index`
+  SnapshotCache* cache = nullptr;
+  bool keep_cache = false;  // else the cache is dropped: after a failed write Redis may hold anything
+  std::string watermark_key, generation_key, watermark, generation;
+  size_t first_read = 0;  // where this batch's replies start in the shared read
+  AggregateDelta delta;
+  std::vector<RedisCommand> transitions, cooldowns;
+  std::vector<orchestration::ActionCandidate> actions;
+  std::vector<RedisCommand> writes;
+  RedisCommand script;
+  bool done = false;  // status final: nothing (more) to write
+  absl::Status status;
+
+  ~BatchWork() {
+    if (cache != nullptr && !keep_cache) cache->Drop();
+  }
+  UserState* Find(const std::string& ws, const std::string& uid, bool add) {
     key.assign(ws).append(1, '\n').append(uid);
     auto it = index.find(key);
     if (it != index.end()) return &users[it->second];
@@ -169,36 +180,175 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
     users.back().uid = uid;
     users.back().snap = google::protobuf::Arena::CreateMessage<JourneySnapshot>(&arena);
     return &users.back();
-  };
-  for (const auto& entry : entries) {
+  }
+  void Fail(absl::Status s) {
+    status = std::move(s);
+    done = true;
+  }
+};
+
+absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<stream::StreamEntry>& entries) {
+  return ApplyBatches({{partition, &entries}}).front();
+}
+
+std::vector<absl::Status> JourneyApplier::ApplyBatches(const std::vector<PartitionBatch>& batches) {
+  // The partitions' mutexes, each once and in order (partitions may share one).
+  std::vector<size_t> mutexes;
+  for (const PartitionBatch& b : batches) mutexes.push_back(b.partition % partition_mu_.size());
+  std::sort(mutexes.begin(), mutexes.end());
+  mutexes.erase(std::unique(mutexes.begin(), mutexes.end()), mutexes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (size_t m : mutexes) locks.emplace_back(partition_mu_[m]);
+  const auto machine = definitions_->Machine();
+
+  // 1. Which users does each batch touch? One pipelined read, for all the batches, of their
+  //    snapshots (and persona snapshots, same hash), each partition's watermark and generation.
+  std::deque<BatchWork> work(batches.size());
+  std::vector<RedisCommand> reads;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    BatchWork& w = work[i];
+    w.partition = batches[i].partition;
+    w.entries = batches[i].entries;
+    w.first_read = reads.size();
+    if (!Prepare(&w, &reads)) w.done = true;
+  }
+  if (!reads.empty()) {
+    auto read = redis_->Pipeline(reads);
+    for (BatchWork& w : work) {
+      if (w.done) continue;
+      if (!read.ok()) {
+        w.Fail(read.status());
+      } else if (absl::Status s = Absorb(&w, &*read); !s.ok()) {
+        w.Fail(std::move(s));
+      }
+    }
+  }
+
+  // 2. Apply in memory, in stream order.
+  std::vector<orchestration::ActionCandidate> actions;
+  for (BatchWork& w : work) {
+    if (w.done) continue;
+    ApplyInMemory(*machine, &w);
+    for (auto& a : w.actions) actions.push_back(std::move(a));
+  }
+  // Actions first: if a batch write below fails or the process dies before it, the batch is
+  // applied again and its actions come back as duplicates of the ones decided here.
+  if (triggers_ != nullptr && !actions.empty()) {
+    if (absl::Status emitted = triggers_->Emit(std::move(actions)); !emitted.ok()) {
+      for (BatchWork& w : work) {
+        if (!w.done) w.Fail(emitted);
+      }
+    }
+  }
+
+  // 3. One atomic write per batch (all the batches' scripts in one pipeline).
+  std::vector<RedisCommand> calls;
+  std::vector<BatchWork*> called;
+  for (BatchWork& w : work) {
+    if (w.done) continue;
+    BuildWrite(*machine, &w);
+    if (w.done) continue;
+    if (!options_.fenced_writes) {
+      WriteUnfenced(&w);
+      continue;
+    }
+    calls.push_back(std::move(w.script));
+    called.push_back(&w);
+  }
+  if (!calls.empty()) {
+    auto written = batch_script_.Run(redis_, std::move(calls));
+    for (size_t k = 0; k < called.size(); ++k) {
+      BatchWork& w = *called[k];
+      if (!written.ok()) {
+        w.Fail(written.status());
+      } else {
+        Finish(&w, (*written)[k]);
+      }
+    }
+  }
+  std::vector<absl::Status> out;
+  out.reserve(work.size());
+  for (BatchWork& w : work) out.push_back(w.status);
+  return out;
+}
+
+bool JourneyApplier::Prepare(BatchWork* w, std::vector<RedisCommand>* reads) {
+  for (const auto& entry : *w->entries) {
     const EventEnvelope& env = entry.envelope;
     const std::string& uid = UserOf(env);
     if (uid.empty()) continue;
     const std::string& ws = WorkspaceOf(env, options_.default_workspace);
-    find(ws, uid, true);
-    if (env.kind() == pb::ENVELOPE_KIND_MERGE && !PreviousOf(env).empty()) find(ws, PreviousOf(env), true);
+    w->Find(ws, uid, true);
+    if (env.kind() == pb::ENVELOPE_KIND_MERGE && !PreviousOf(env).empty()) w->Find(ws, PreviousOf(env), true);
   }
-  if (users.empty()) return absl::OkStatus();
-  const std::string watermark_key = keys::JourneyAppliedWatermark(partition);
-  const std::string generation_key = keys::JourneyPartitionGeneration(partition);
-  std::vector<RedisCommand> reads;
-  reads.reserve(users.size() + 2);
-  for (const UserState& u : users) {
-    reads.push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
-                     std::string(keys::kViewPersonaField)});
+  if (w->users.empty()) return false;
+  // The partition's cached snapshots stand in for a read while the watermark and generation
+  // read below are the ones our last write left; if not, they are read after all (rare:
+  // after a lease handover, a merge from another partition or a fired timer).
+  w->cache = CacheOf(w->partition);
+  for (UserState& u : w->users) {
+    u.home = keys::PartitionOf(u.uid, options_.partitions) == w->partition;
+    if (w->cache == nullptr || !w->cache->valid || !u.home) continue;
+    w->key.assign(u.ws).append(1, '\n').append(u.uid);
+    if (auto it = w->cache->users.find(w->key); it != w->cache->users.end()) u.cached = &it->second;
   }
-  reads.push_back({"GET", watermark_key});
-  reads.push_back({"GET", generation_key});
-  auto read = redis_->Pipeline(reads);
-  if (!read.ok()) return read.status();
-  const RedisReply& mark = (*read)[users.size()];
-  const std::string watermark = mark.is_string() ? mark.str : "";
-  const RedisReply& gen = (*read)[users.size() + 1];
-  const std::string generation = gen.is_string() ? gen.str : "";
+  w->watermark_key = keys::JourneyAppliedWatermark(w->partition);
+  w->generation_key = keys::JourneyPartitionGeneration(w->partition);
+  for (const UserState& u : w->users) {
+    if (u.cached) {
+      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewPersonaField)});
+    } else {
+      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
+                        std::string(keys::kViewPersonaField)});
+    }
+  }
+  reads->push_back({"GET", w->watermark_key});
+  reads->push_back({"GET", w->generation_key});
+  return true;
+}
+
+absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* replies) {
+  std::vector<UserState>& users = w->users;
+  RedisReply* read = replies->data() + w->first_read;
+  const RedisReply& mark = read[users.size()];
+  w->watermark = mark.is_string() ? mark.str : "";
+  const RedisReply& gen = read[users.size() + 1];
+  w->generation = gen.is_string() ? gen.str : "";
+  SnapshotCache* cache = w->cache;
+  const bool cache_current =
+      cache != nullptr && cache->valid && cache->watermark == w->watermark && cache->generation == w->generation;
+  if (cache != nullptr && !cache_current) {
+    // Someone else wrote the partition since our last batch: read the snapshots we skipped.
+    // (The cache is not changed before that: `cached` points into it until then.)
+    std::vector<RedisCommand> rereads;
+    std::vector<size_t> which;
+    for (size_t i = 0; i < users.size(); ++i) {
+      if (!users[i].cached) continue;
+      rereads.push_back({"HMGET", keys::View(users[i].ws, users[i].uid), std::string(keys::kViewJourneyField),
+                         std::string(keys::kViewPersonaField)});
+      which.push_back(i);
+    }
+    cache->Drop();
+    if (!rereads.empty()) {
+      auto reread = redis_->Pipeline(rereads);
+      if (!reread.ok()) return reread.status();
+      for (size_t k = 0; k < which.size(); ++k) {
+        read[which[k]] = std::move((*reread)[k]);
+        users[which[k]].cached = nullptr;
+      }
+    }
+  }
   for (size_t i = 0; i < users.size(); ++i) {
-    RedisReply& r = (*read)[i];
+    RedisReply& r = read[i];
     if (r.is_error()) return absl::InternalError(absl::StrCat("reading journey snapshot: ", r.str));
     UserState& u = users[i];
+    if (u.cached != nullptr) {
+      if (r.elements.size() == 1 && r.elements[0].is_string()) u.persona = std::move(r.elements[0].str);
+      if (!u.cached->empty() && !u.snap->ParseFromString(*u.cached)) {
+        return absl::InternalError(absl::StrCat("cached journey snapshot of '", log::UserId(u.uid), "' does not parse"));
+      }
+      continue;
+    }
     if (r.elements.size() == 2) {
       if (r.elements[0].is_string()) u.stored = std::move(r.elements[0].str);
       if (r.elements[1].is_string()) u.persona = std::move(r.elements[1].str);
@@ -207,32 +357,33 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
       return absl::InternalError(absl::StrCat("journey snapshot of '", log::UserId(u.uid), "' does not parse"));
     }
   }
+  return absl::OkStatus();
+}
 
-  // 2. Apply in memory, in stream order.
-  AggregateDelta delta;
-  std::vector<RedisCommand> transitions;
-  std::vector<orchestration::ActionCandidate> actions;
-  std::vector<RedisCommand> cooldowns;
-  for (const auto& entry : entries) {
+void JourneyApplier::ApplyInMemory(const JourneyStateMachine& machine, BatchWork* w) {
+  const CompiledDefinition& def = machine.definition();
+  const uint32_t partition = w->partition;
+  const std::string& watermark = w->watermark;
+  for (const auto& entry : *w->entries) {
     const EventEnvelope& env = entry.envelope;
     const std::string& uid = UserOf(env);
     if (uid.empty()) continue;
     const std::string& ws = WorkspaceOf(env, options_.default_workspace);
-    UserState& u = *find(ws, uid, false);
+    UserState& u = *w->Find(ws, uid, false);
     if (!watermark.empty() && PartitionedConsumer::IdLessOrEqual(entry.id, watermark)) continue;
     if (AlreadyApplied(*u.snap, partition, entry.id)) continue;
     switch (env.kind()) {
       case pb::ENVELOPE_KIND_MERGE: {
         const std::string& prev_id = PreviousOf(env);
         if (prev_id.empty() || prev_id == uid) break;
-        UserState& prev = *find(ws, prev_id, false);
+        UserState& prev = *w->Find(ws, prev_id, false);
         if (prev.snap->stage().empty()) break;  // nothing to move (or moved already)
         if (u.snap->user_id().empty()) {
           u.snap->set_user_id(uid);
           u.snap->set_workspace_id(ws);
         }
         // The same person counted under both ids at a stage: take back the later count.
-        for (const StageReach& twice : machine->Merge(*prev.snap, u.snap)) delta.Uncount(ws, def.id(), twice);
+        for (const StageReach& twice : machine.Merge(*prev.snap, u.snap)) w->delta.Uncount(ws, def.id(), twice);
         for (const auto& [p, id] : prev.snap->applied_offsets()) {
           auto& mine = (*u.snap->mutable_applied_offsets())[p];
           if (mine.empty() || PartitionedConsumer::IdLessOrEqual(mine, id)) mine = id;
@@ -254,59 +405,55 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
           u.snap->set_user_id(uid);
           u.snap->set_workspace_id(ws);
         }
-        StepOutcome outcome = machine->Apply(env.event(), u.snap);
+        StepOutcome outcome = machine.Apply(env.event(), u.snap);
         if (!outcome.applied && u.snap->stage().empty()) break;  // identify before any touch: nothing to keep
         (*u.snap->mutable_applied_offsets())[partition] = entry.id;
         u.dirty = true;
-        if (CountsPerSegment(outcome)) {
+        if (outcome.applied) {
+          // Every aggregate is also counted per segment: the persona snapshot is parsed once
+          // per customer and batch (none published: no segments, nothing parsed).
           const std::vector<std::string>& segments = SegmentsOf(&u);
           RecordReachSegments(outcome, segments, u.snap);
-          delta.Add(ws, def.id(), outcome, segments);
-        } else {
-          delta.Add(ws, def.id(), outcome);
+          w->delta.Add(ws, def.id(), outcome, segments);
         }
-        AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome, &transitions);
+        AddTransitions(keys::JourneyTransitions(ws), options_.transitions_maxlen, uid, outcome, &w->transitions);
         if (triggers_ != nullptr) {
-          triggers_->Collect(ws, uid, partition, &env.event(), outcome, *u.snap, u.persona, &actions);
-          triggers_->CooldownWrites(ws, uid, env.event(), &cooldowns);
+          triggers_->Collect(ws, uid, partition, &env.event(), outcome, *u.snap, u.persona, &w->actions);
+          triggers_->CooldownWrites(ws, uid, env.event(), &w->cooldowns);
         }
         break;
       }
     }
   }
+}
 
-  // Actions first: if the batch write below fails or the process dies before it, the batch
-  // is applied again and its actions come back as duplicates of the ones decided here.
-  if (triggers_ != nullptr) {
-    if (absl::Status emitted = triggers_->Emit(std::move(actions)); !emitted.ok()) return emitted;
-  }
-
-  // 3. One atomic write: snapshots, timers, aggregates, transitions, the watermark. Users of
-  //    other partitions (the canonical side of a merge) are written only if unchanged since
-  //    read, and their partition's generation is bumped so its owner's batch in flight is
-  //    refused rather than overwriting the merge.
-  std::vector<RedisCommand> writes;
-  writes.reserve(2 * users.size() + 16);
-  RedisCommand script = {"2", watermark_key, generation_key, watermark, generation, entries.back().id, "0"};
+// One atomic write: snapshots, timers, aggregates, transitions, the watermark. Users of other
+// partitions (the canonical side of a merge) are written only if unchanged since read, and
+// their partition's generation is bumped so its owner's batch in flight is refused rather
+// than overwriting the merge.
+void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w) {
+  std::vector<RedisCommand>& writes = w->writes;
+  writes.reserve(2 * w->users.size() + 16);
+  w->script = {"2", w->watermark_key, w->generation_key, w->watermark, w->generation, w->entries->back().id, "0"};
   int foreign = 0;
   struct TimerWrites {
     RedisCommand arm, disarm;
   };
   std::map<uint32_t, TimerWrites> timer_writes;
-  for (UserState& u : users) {
+  for (UserState& u : w->users) {
     if (!u.dirty) continue;
     const uint32_t home = keys::PartitionOf(u.uid, options_.partitions);
     std::string view = keys::View(u.ws, u.uid);
-    if (home != partition) {
-      script.push_back(view);
-      script.push_back(std::string(keys::kViewJourneyField));
-      script.push_back(std::move(u.stored));
-      script.push_back(keys::JourneyPartitionGeneration(home));
+    if (!u.home) {
+      w->script.push_back(view);
+      w->script.push_back(std::string(keys::kViewJourneyField));
+      w->script.push_back(std::move(u.stored));
+      w->script.push_back(keys::JourneyPartitionGeneration(home));
       ++foreign;
     }
     // One ZADD and one ZREM per timer set for the whole batch, not one per user.
     TimerWrites& t = timer_writes[home];
-    if (auto due = machine->TimerDue(*u.snap)) {
+    if (auto due = machine.TimerDue(*u.snap)) {
       if (t.arm.empty()) t.arm = {"ZADD", keys::JourneyTimers(home)};
       t.arm.push_back(std::to_string(absl::ToUnixMillis(*due)));
       t.arm.push_back(TimerMember(u.ws, u.uid));
@@ -314,44 +461,72 @@ absl::Status JourneyApplier::ApplyBatch(uint32_t partition, const std::vector<st
       if (t.disarm.empty()) t.disarm = {"ZREM", keys::JourneyTimers(home)};
       t.disarm.push_back(TimerMember(u.ws, u.uid));
     }
-    writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), u.snap->SerializeAsString()});
+    std::string serialized = u.snap->SerializeAsString();
+    if (w->cache != nullptr && u.home) u.written = serialized;
+    writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), std::move(serialized)});
   }
-  script[6] = std::to_string(foreign);  // the count of (key, field, value, generation) groups
+  w->script[6] = std::to_string(foreign);  // the count of (key, field, value, generation) groups
   for (auto& [home, t] : timer_writes) {
     if (!t.arm.empty()) writes.push_back(std::move(t.arm));
     if (!t.disarm.empty()) writes.push_back(std::move(t.disarm));
   }
-  for (auto& cmd : delta.Commands()) writes.push_back(std::move(cmd));
-  for (auto& cmd : transitions) writes.push_back(std::move(cmd));
-  for (auto& cmd : cooldowns) writes.push_back(std::move(cmd));
-  if (writes.empty()) return absl::OkStatus();
-  if (!options_.fenced_writes) {
-    writes.insert(writes.begin(), RedisCommand{"MULTI"});
-    writes.push_back({"SET", watermark_key, entries.back().id});
-    writes.push_back({"EXEC"});
-    auto written = redis_->Pipeline(writes);
-    if (!written.ok()) return written.status();
-    return CheckExec(*written);
+  for (auto& cmd : w->delta.Commands()) writes.push_back(std::move(cmd));
+  for (auto& cmd : w->transitions) writes.push_back(std::move(cmd));
+  for (auto& cmd : w->cooldowns) writes.push_back(std::move(cmd));
+  if (writes.empty()) {
+    KeepCache(w, w->watermark);
+    w->done = true;
+    return;
   }
-  AppendCommands(&writes, &script);
-  std::vector<RedisCommand> calls;
-  calls.push_back(std::move(script));
-  auto written = batch_script_.Run(redis_, std::move(calls));
-  if (!written.ok()) return written.status();
-  const RedisReply& r = written->front();
-  if (r.is_error()) return absl::InternalError(absl::StrCat("journey write: ", r.str));
+  if (options_.fenced_writes) AppendCommands(&writes, &w->script);
+}
+
+// Redis Cluster: MULTI/EXEC, split per slot by the cluster client; no fence (see the header).
+void JourneyApplier::WriteUnfenced(BatchWork* w) {
+  std::vector<RedisCommand>& writes = w->writes;
+  writes.insert(writes.begin(), RedisCommand{"MULTI"});
+  writes.push_back({"SET", w->watermark_key, w->entries->back().id});
+  writes.push_back({"EXEC"});
+  auto written = redis_->Pipeline(writes);
+  w->Fail(written.ok() ? CheckExec(*written) : written.status());
+}
+
+void JourneyApplier::Finish(BatchWork* w, const RedisReply& r) {
+  if (r.is_error()) return w->Fail(absl::InternalError(absl::StrCat("journey write: ", r.str)));
   if (r.integer == 2) {
     // The canonical user of a merge changed in their own partition since we read them. Left
     // pending, the batch comes back and merges into what is there now.
-    return absl::AbortedError(absl::StrCat("partition ", partition, ": a merged customer changed meanwhile"));
+    return w->Fail(absl::AbortedError(absl::StrCat("partition ", w->partition, ": a merged customer changed meanwhile")));
   }
   if (r.integer != 1) {
     // Another replica applied entries of this partition since we read, or wrote one of its
     // users from outside: ours are stale. Left pending, they come back and are either skipped
     // by the watermark or applied to what is there now.
-    return absl::AbortedError(absl::StrCat("partition ", partition, " changed since read (lease handover or merge)"));
+    return w->Fail(absl::AbortedError(
+        absl::StrCat("partition ", w->partition, " changed since read (lease handover or merge)")));
   }
-  return absl::OkStatus();
+  KeepCache(w, w->entries->back().id);
+  w->done = true;
+}
+
+// After a write that went through, the cache holds the partition's customers as written.
+void JourneyApplier::KeepCache(BatchWork* w, const std::string& new_watermark) {
+  SnapshotCache* cache = w->cache;
+  if (cache == nullptr) return;
+  w->keep_cache = true;
+  // Over the bound: forget arbitrary entries (they are read from Redis again when needed).
+  for (auto it = cache->users.begin();
+       it != cache->users.end() && cache->users.size() + w->users.size() > cache_entries_per_partition_;) {
+    cache->users.erase(it++);
+  }
+  for (UserState& u : w->users) {
+    if (!u.home || !u.dirty) continue;  // an unwritten snapshot's cached copy is still right
+    w->key.assign(u.ws).append(1, '\n').append(u.uid);
+    cache->users[w->key] = std::move(u.written);
+  }
+  cache->valid = true;
+  cache->watermark = new_watermark;
+  cache->generation = w->generation;
 }
 
 absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time now, int limit) {
@@ -450,14 +625,38 @@ absl::StatusOr<int> JourneyApplier::FireDueTimers(uint32_t partition, absl::Time
     for (bool f : fires) fired += f;
     return fired;
   }
+  SnapshotCache* cache = CacheOf(partition);
   auto written = timer_script_.Run(redis_, std::move(calls));
-  if (!written.ok()) return written.status();
+  if (!written.ok()) {
+    if (cache != nullptr) cache->Drop();
+    return written.status();
+  }
   int fired = 0;
+  // The cache stays valid only if the generation moved by exactly our timers' bumps, one by
+  // one from the value it holds: then nobody else wrote the partition in between.
+  long long expected_generation = 0;
+  bool cache_current = cache != nullptr && cache->valid &&
+                       (cache->generation.empty() || absl::SimpleAtoi(cache->generation, &expected_generation));
   for (size_t i = 0; i < written->size(); ++i) {
     const RedisReply& r = (*written)[i];
-    if (r.is_error()) return absl::InternalError(absl::StrCat("firing timer: ", r.str));
+    if (r.is_error()) {
+      if (cache != nullptr) cache->Drop();
+      return absl::InternalError(absl::StrCat("firing timer: ", r.str));
+    }
     // 0: another replica fired it first, or an event re-armed it since we read it.
-    if (r.integer == 1 && fires[i]) ++fired;
+    if (r.integer < 1) continue;
+    if (fires[i]) ++fired;
+    if (cache_current) {
+      cache_current = r.integer == ++expected_generation;
+      cache->users.erase(absl::StrCat(items[i].user.ws, "\n", items[i].user.uid));
+    }
+  }
+  if (cache != nullptr) {
+    if (!cache_current) {
+      cache->Drop();
+    } else if (expected_generation > 0) {
+      cache->generation = std::to_string(expected_generation);
+    }
   }
   return fired;
 }

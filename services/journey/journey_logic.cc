@@ -93,8 +93,8 @@ absl::StatusOr<sv1::Funnel> JourneyLogic::GetFunnel(const sv1::GetFunnelRequest&
 }
 
 absl::StatusOr<sv1::JourneyMap> JourneyLogic::GetJourneyMap(const sv1::GetJourneyMapRequest& request) const {
-  if (!request.segment().empty()) {
-    return absl::UnimplementedError("segment: journey maps per segment are not kept yet; omit segment");
+  if (request.segment().size() > kMaxSegmentIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("segment: longer than ", kMaxSegmentIdBytes, " bytes"));
   }
   auto def = definitions_->Current();
   if (!request.journey_id().empty() && request.journey_id() != def->id()) {
@@ -103,7 +103,8 @@ absl::StatusOr<sv1::JourneyMap> JourneyLogic::GetJourneyMap(const sv1::GetJourne
   auto range = Range(request.range());
   if (!range.ok()) return range.status();
   auto build = [&](absl::Time from, absl::Time to) -> absl::StatusOr<sv1::JourneyMap> {
-    auto totals = ReadAggregates(redis_, options_.workspace, def->id(), from, to, true);
+    // As for the funnel: a segment's map counts the customers who were in it at event time.
+    auto totals = ReadAggregates(redis_, options_.workspace, def->id(), from, to, true, request.segment());
     if (!totals.ok()) return totals.status();
     sv1::JourneyMap map = BuildJourneyMap(*totals, *def);
     SetTimestamp(from, map.mutable_range()->mutable_from());

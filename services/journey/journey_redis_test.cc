@@ -3,7 +3,10 @@
 // redelivery, identity merge, erasure, inactivity timers, the transition stream, funnels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <map>
+#include <tuple>
 
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
@@ -310,6 +313,160 @@ TEST_F(JourneyRedisTest, SegmentFunnelsCountMembersAtEventTime) {
   sv1::GetFunnelRequest too_long;
   too_long.set_segment(std::string(300, 's'));
   EXPECT_EQ(logic_->GetFunnel(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The journey map per segment against an independent count: 60 customers in fixed segments
+// send a deterministic mix of views, adds, orders and CSAT answers through the stream and the
+// consumer; every figure of each segment's map (touchpoints per event, reach, flows,
+// sentiment, abandonment and the pain point it makes) equals what plain code counts from the
+// same events, and the segments' figures are not the overall ones.
+TEST_F(JourneyRedisTest, SegmentJourneyMapsMatchAnIndependentCount) {
+  const std::vector<std::string> kNames = {"Product Viewed", "Product Added", "Order Completed", "Survey Answered"};
+  struct Expected {
+    std::map<std::string, long long> events;  // event name -> events by members
+    long long members = 0, reached_decision = 0, reached_purchase = 0, abandoned = 0;
+    long long sentiment_n = 0;
+    double sentiment_sum = 0;
+  };
+  std::map<std::string, Expected> expected;  // "" = everyone
+  constexpr int kUsers = 60;
+  auto segments_of = [](int i) {
+    std::vector<std::string> s;
+    if (i % 3 == 0) s.push_back("vip");
+    if (i % 2 == 0) s.push_back("email-openers");
+    return s;
+  };
+  auto steps_of = [](int i) { return 1 + (i / 2) % 4; };  // 1 view .. 4 view, add, order, survey
+  for (int i = 0; i < kUsers; ++i) {
+    SetSegments(absl::StrCat("map-", i), segments_of(i));
+    std::vector<std::string> in = segments_of(i);
+    in.push_back("");
+    for (const auto& seg : in) {
+      Expected& e = expected[seg];
+      ++e.members;
+      for (int k = 0; k < steps_of(i); ++k) ++e.events[kNames[k]];
+      e.reached_decision += steps_of(i) >= 2;
+      e.reached_purchase += steps_of(i) >= 3;
+      e.abandoned += steps_of(i) == 2;  // left in DECISION: the cart timer fires
+      if (steps_of(i) == 4) {
+        ++e.sentiment_n;
+        e.sentiment_sum += ((i % 5) + 1 - 1) / 4.0;
+      }
+    }
+  }
+  // Rounds interleave the customers, so every batch mixes them.
+  long long total_events = 0;
+  for (int k = 0; k < 4; ++k) {
+    for (int i = 0; i < kUsers; ++i) {
+      if (steps_of(i) <= k) continue;
+      pb::EventEnvelope env = Event(absl::StrCat("map-", i), kNames[k], absl::Minutes(k));
+      if (k == 3) {
+        env.mutable_event()->set_sentiment_score((i % 5) + 1);
+        env.mutable_event()->set_sentiment_scale(pb::SENTIMENT_SCALE_CSAT_5);
+      }
+      Append(env);
+      ++total_events;
+    }
+  }
+  stream::ConsumerOptions opts;
+  opts.group = "journey";
+  opts.replica_id = "r1";
+  opts.partitions = kPartitions;
+  opts.batch_size = 16;
+  opts.lease_refresh = absl::Milliseconds(50);
+  opts.block_read = absl::Milliseconds(50);  // one blocking read over the partitions, as the binary does
+  auto map_of = [&](const std::string& segment) {
+    sv1::GetJourneyMapRequest req;
+    req.set_segment(segment);
+    SetTimestamp(clock_.Now() - absl::Hours(48), req.mutable_range()->mutable_from());
+    SetTimestamp(clock_.Now() + absl::Hours(48), req.mutable_range()->mutable_to());
+    auto m = logic_->GetJourneyMap(req);
+    EXPECT_TRUE(m.ok()) << m.status();
+    return m.ok() ? *m : sv1::JourneyMap();
+  };
+  auto touchpoints_of = [](const sv1::JourneyMap& m) {
+    std::map<std::string, long long> by_event;
+    for (const auto& t : m.touchpoints()) by_event[t.event_name()] += t.count();
+    return by_event;
+  };
+  {
+    stream::PartitionedConsumer consumer(redis_.get(), applier_.get(), opts);
+    consumer.Start();
+    ASSERT_TRUE(testing::PollUntil([&] {
+      long long n = 0;
+      for (const auto& [name, c] : touchpoints_of(map_of(""))) n += c;
+      return n == total_events;
+    })) << "not all " << total_events << " events applied";
+    consumer.Stop();
+  }
+  clock_.Advance(absl::Hours(25));
+  for (uint32_t p = 0; p < kPartitions; ++p) ASSERT_TRUE(applier_->FireDueTimers(p, clock_.Now()).ok());
+
+  for (const auto& [segment, e] : expected) {
+    SCOPED_TRACE(segment.empty() ? "overall" : segment);
+    const sv1::JourneyMap m = map_of(segment);
+    EXPECT_EQ(touchpoints_of(m), e.events);
+    ASSERT_EQ(m.funnel().steps_size(), 6);
+    EXPECT_EQ(m.funnel().steps(1).customers(), e.members);
+    EXPECT_EQ(m.funnel().steps(2).customers(), e.reached_decision);
+    EXPECT_EQ(m.funnel().steps(3).customers(), e.reached_purchase);
+    std::map<std::tuple<std::string, std::string, int>, long long> flows;
+    for (const auto& f : m.flows()) flows[{f.from_stage(), f.to_stage(), f.kind()}] = f.customers();
+    EXPECT_EQ((flows[{"", "CONSIDERATION", pb::TRANSITION_KIND_ENTRY}]), e.members);
+    EXPECT_EQ((flows[{"CONSIDERATION", "DECISION", pb::TRANSITION_KIND_FORWARD}]), e.reached_decision);
+    EXPECT_EQ((flows[{"DECISION", "PURCHASE", pb::TRANSITION_KIND_FORWARD}]), e.reached_purchase);
+    EXPECT_EQ((flows[{"DECISION", "DECISION", pb::TRANSITION_KIND_ABANDONED}]), e.abandoned);
+    ASSERT_EQ(m.stage_stats_size(), 6);
+    EXPECT_EQ(m.stage_stats(2).abandoned(), e.abandoned);
+    EXPECT_EQ(m.stage_stats(3).sentiment_samples(), e.sentiment_n);
+    EXPECT_NEAR(m.stage_stats(3).sentiment_mean(), e.sentiment_n ? e.sentiment_sum / e.sentiment_n : 0, 1e-9);
+    // The abandoned carts are blamed on the touchpoint that left them: the top pain point.
+    ASSERT_GT(m.pain_points_size(), 0);
+    EXPECT_EQ(m.pain_points(0).stage(), "DECISION");
+    EXPECT_EQ(m.pain_points(0).event_name(), "Product Added");
+    EXPECT_EQ(m.pain_points(0).customers_lost(), e.abandoned);
+  }
+  EXPECT_NE(expected["vip"].members, expected["email-openers"].members);
+  EXPECT_EQ(map_of("nobody").touchpoints_size(), 0);
+  EXPECT_EQ(map_of("nobody").funnel().steps(1).customers(), 0);
+  sv1::GetJourneyMapRequest too_long;
+  too_long.set_segment(std::string(300, 's'));
+  EXPECT_EQ(logic_->GetJourneyMap(too_long).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The applier keeps a partition's snapshots between batches: whatever else writes the
+// partition's customers (another replica after a handover, a timer fired here or elsewhere)
+// is seen by the next batch, never overwritten with the cached copy.
+TEST_F(JourneyRedisTest, CachedSnapshotsGiveWayToOtherWriters) {
+  const std::string x = UserIn("cache-x", 1), y = UserIn("cache-y", 1);
+  JourneyApplier other(redis_.get(), definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(x, "Product Viewed"), Event(y, "Product Added")}, 1)).ok());
+  // Another replica applies the next entries (a lease handover and back).
+  ASSERT_TRUE(other.ApplyBatch(1, Entries({Event(x, "Product Added", absl::Minutes(1))}, 3)).ok());
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(x, "Order Completed", absl::Minutes(2))}, 5)).ok());
+  auto jx = Journey(x);
+  ASSERT_TRUE(jx.has_value());
+  EXPECT_EQ(jx->stage(), "PURCHASE");
+  std::vector<std::string> stages;
+  for (const auto& h : jx->history()) stages.push_back(h.stage());
+  EXPECT_NE(std::find(stages.begin(), stages.end(), "DECISION"), stages.end()) << "the other replica's step was lost";
+  // y's cart timer fires on the other replica, then on this one for a second customer.
+  clock_.Advance(absl::Hours(25));
+  ASSERT_EQ(other.FireDueTimers(1, clock_.Now()).value_or(-1), 1);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(y, "Product Viewed")}, 7)).ok());
+  auto jy = Journey(y);
+  ASSERT_TRUE(jy.has_value());
+  EXPECT_TRUE(jy->has_abandoned_at()) << "the fired timer's state was overwritten";
+  const std::string z = UserIn("cache-z", 1);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(z, "Product Added")}, 9)).ok());
+  clock_.Advance(absl::Hours(25));
+  // z's timer and y's again (y stayed in DECISION, re-armed by the view).
+  ASSERT_EQ(applier_->FireDueTimers(1, clock_.Now()).value_or(-1), 2);
+  ASSERT_TRUE(applier_->ApplyBatch(1, Entries({Event(z, "Product Viewed")}, 11)).ok());
+  auto jz = Journey(z);
+  ASSERT_TRUE(jz.has_value());
+  EXPECT_TRUE(jz->has_abandoned_at());
+  EXPECT_EQ(Funnel().steps(2).abandoned(), 3);
 }
 
 // Runs `between` once, just before the first batch write (EVALSHA) goes out: another

@@ -29,6 +29,12 @@ TEST(JourneyServiceTest, StreamToGetJourneyAndCleanExit) {
   testing::ServiceProcess svc("journey", redis_server.url(), {{"partitions", "4"}});
   ASSERT_TRUE(svc.Start().ok()) << svc.LogTail();
   auto stub = sv1::Journey::NewStub(svc.channel());
+  // Persona has published the customer in segment vip: the map per segment counts them.
+  pb::PersonaSnapshot persona;
+  persona.set_user_id("svc-user");
+  persona.add_segments("vip");
+  ASSERT_TRUE((*redis)->Command({"HSET", keys::View("default", "svc-user"), std::string(keys::kViewPersonaField),
+                                 persona.SerializeAsString()}).ok());
   const std::vector<std::string> names = {"Product Viewed", "Product Added", "Order Completed", "Order Completed"};
   std::vector<std::string> stages;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -63,6 +69,18 @@ TEST(JourneyServiceTest, StreamToGetJourneyAndCleanExit) {
     ASSERT_TRUE(stub->GetFunnel(&ctx, req, &funnel).ok());
     ASSERT_EQ(funnel.steps_size(), 6);
     EXPECT_EQ(funnel.steps(5).customers(), 1);
+  }
+  for (const std::string segment : {"vip", "other"}) {
+    grpc::ClientContext ctx;
+    sv1::GetJourneyMapRequest req;
+    req.set_segment(segment);
+    sv1::JourneyMap map;
+    ASSERT_TRUE(stub->GetJourneyMap(&ctx, req, &map).ok()) << segment;
+    long long touchpoints = 0;
+    for (const auto& t : map.touchpoints()) touchpoints += t.count();
+    ASSERT_EQ(map.funnel().steps_size(), 6);
+    EXPECT_EQ(touchpoints, segment == "vip" ? 4 : 0) << segment;
+    EXPECT_EQ(map.funnel().steps(5).customers(), segment == "vip" ? 1 : 0) << segment;
   }
   {
     grpc::ClientContext ctx;

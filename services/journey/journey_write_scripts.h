@@ -46,7 +46,8 @@ return 1
 // overwrite the fired state.
 //   KEYS[1] timers of the partition, KEYS[2] its generation
 //   ARGV[1] member, ARGV[2] score, ARGV[3] number of commands, then per command its argc and args.
-// Returns 1 when run, 0 when the timer moved (fired elsewhere, or re-armed by an event).
+// Returns the partition's new generation (at least 1) when run, 0 when the timer moved (fired
+// elsewhere, or re-armed by an event).
 inline constexpr char kFireTimerScript[] = R"lua(
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not s or tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
@@ -56,8 +57,7 @@ for k = 1, tonumber(ARGV[3]) do
   redis.call(unpack(ARGV, i + 1, i + argc))
   i = i + argc + 1
 end
-redis.call('INCR', KEYS[2])
-return 1
+return redis.call('INCR', KEYS[2])
 )lua";
 
 }  // namespace journey::journey_state

@@ -1,4 +1,5 @@
 // journey-journey: wiring only. Parse flags, build dependencies, serve, drain on SIGTERM.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -27,6 +28,10 @@ ABSL_FLAG(std::string, journey_definition, "",
           "journey definition file (default: <config_dir>/journeys/default.yaml)");
 ABSL_FLAG(int, timer_tick_ms, 1000, "how often due inactivity timers are fired");
 ABSL_FLAG(int, consumer_batch_size, 512, "stream entries read per partition and batch");
+ABSL_FLAG(int, consumer_block_ms, 100,
+          "longest wait of the consumer's blocking read over all partitions when idle (single Redis)");
+ABSL_FLAG(int, snapshot_cache_entries, 20000,
+          "journey snapshots a replica keeps as last written, to skip reading them back (0 = off)");
 ABSL_FLAG(int, consumer_apply_threads, 2, "partitions' batches applied at once by one replica (below 1: 1)");
 ABSL_FLAG(std::string, triggers_dir, "", "trigger and orchestration files (default: <config_dir>/triggers)");
 ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
@@ -128,6 +133,7 @@ int main(int argc, char** argv) {
   applier_options.partitions = cfg.partitions;
   // The fence script touches keys of many slots, which Redis Cluster refuses.
   applier_options.fenced_writes = cfg.redis_url.rfind("redis+cluster://", 0) != 0;
+  applier_options.snapshot_cache_entries = std::max(0, absl::GetFlag(FLAGS_snapshot_cache_entries));
   journey_state::JourneyApplier applier(redis, &definitions, clock, applier_options);
   const size_t trigger_count = triggers->triggers.size();
   orchestration::ActionOutbox outbox(redis, clock, std::move(*triggers), {}, (*runtime)->metrics());
@@ -153,6 +159,9 @@ int main(int argc, char** argv) {
   consumer_options.partitions = cfg.partitions;
   consumer_options.batch_size = absl::GetFlag(FLAGS_consumer_batch_size);
   consumer_options.apply_threads = absl::GetFlag(FLAGS_consumer_apply_threads);
+  // One blocking read over all partitions instead of polling each every millisecond; it names
+  // the keys of many slots, so not on Redis Cluster.
+  if (applier_options.fenced_writes) consumer_options.block_read = absl::Milliseconds(absl::GetFlag(FLAGS_consumer_block_ms));
   stream::PartitionedConsumer consumer(redis, &applier, consumer_options, (*runtime)->metrics());
   journey_state::TimerScheduler timers(&consumer, &applier, &definitions, clock,
                                        {absl::Milliseconds(absl::GetFlag(FLAGS_timer_tick_ms))});
