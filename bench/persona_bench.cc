@@ -9,7 +9,9 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <cstring>
 #include <random>
 #include <string>
@@ -61,6 +63,8 @@ int main(int argc, char** argv) {
   const long reads = journey::bench::IntFlag<long>(argc, argv, "reads", 5000);
   const long journey_snapshots = journey::bench::IntFlag<long>(argc, argv, "journey", 0);
   const long parsed_profiles = journey::bench::IntFlag<long>(argc, argv, "parsed_profiles", 20000);
+  // As the service's --consumer_apply_threads: partitions applied at once by one replica.
+  const long apply_threads = std::max(1L, journey::bench::IntFlag<long>(argc, argv, "apply_threads", 2));
   const int partitions = 16;
 
   journey::testing::RedisServer redis;
@@ -154,19 +158,28 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now();
   const double cpu_start = journey::bench::SelfCpuSeconds();
   const double redis_cpu_start = journey::bench::RedisCpuSeconds(client->get());
-  long applied = 0;
-  for (int p = 0; p < partitions; ++p) {
-    auto& entries = per_partition[p];
-    for (size_t off = 0; off < entries.size(); off += batch_size) {
-      std::vector<stream::StreamEntry> batch(entries.begin() + off,
-                                             entries.begin() + std::min(entries.size(), off + batch_size));
-      if (auto s = handler.ApplyBatch(p, batch); !s.ok()) {
-        std::fprintf(stderr, "apply: %s\n", std::string(s.message()).c_str());
-        return 1;
+  std::atomic<long> applied{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> appliers;
+  for (long t = 0; t < apply_threads; ++t) {
+    appliers.emplace_back([&, t] {
+      for (int p = static_cast<int>(t); p < partitions; p += static_cast<int>(apply_threads)) {
+        auto& entries = per_partition[p];
+        for (size_t off = 0; off < entries.size() && !failed; off += batch_size) {
+          std::vector<stream::StreamEntry> batch(entries.begin() + off,
+                                                 entries.begin() + std::min(entries.size(), off + batch_size));
+          if (auto s = handler.ApplyBatch(p, batch); !s.ok()) {
+            std::fprintf(stderr, "apply: %s\n", std::string(s.message()).c_str());
+            failed = true;
+            return;
+          }
+          applied += static_cast<long>(batch.size());
+        }
       }
-      applied += static_cast<long>(batch.size());
-    }
+    });
   }
+  for (auto& t : appliers) t.join();
+  if (failed) return 1;
   const double apply_s = absl::ToDoubleSeconds(absl::Now() - start);
   const double apply_cpu_s = journey::bench::SelfCpuSeconds() - cpu_start;
   const double redis_cpu_s = journey::bench::RedisCpuSeconds(client->get()) - redis_cpu_start;
@@ -185,12 +198,12 @@ int main(int argc, char** argv) {
   auto pct = [&](double q) { return lat_us.empty() ? 0.0 : lat_us[std::min(lat_us.size() - 1, size_t(q * lat_us.size()))]; };
   auto changes = client->get()->Command({"XLEN", keys::SegmentChanges("default")});
   std::printf(
-      "{\"segments\": %zu, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
+      "{\"segments\": %zu, \"apply_threads\": %ld, \"journey_snapshots\": %s, \"events\": %ld, \"users\": %ld, \"batch\": %ld, \"apply_seconds\": %.3f, "
       "\"events_per_second\": %.0f, \"apply_cpu_seconds\": %.3f, \"events_per_cpu_second\": %.0f, "
       "\"redis_cpu_seconds\": %.3f, \"events_per_cpu_second_with_redis\": %.0f, \"membership_changes\": %lld, "
       "\"parsed_profile_hits\": %zu, \"parsed_profile_misses\": %zu, \"get_profile\": {\"reads\": %ld, "
       "\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f}}\n",
-      defs->size(), journey_snapshots != 0 ? "true" : "false", applied, users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
+      defs->size(), apply_threads, journey_snapshots != 0 ? "true" : "false", applied.load(), users, batch_size, apply_s, applied / apply_s, apply_cpu_s, applied / apply_cpu_s,
       redis_cpu_s, applied / (apply_cpu_s + redis_cpu_s),
       changes.ok() ? changes->integer : -1LL, handler.parsed_profiles().hits(), handler.parsed_profiles().misses(), reads, pct(0.5), pct(0.99), lat_us.empty() ? 0.0 : lat_us.back());
   return 0;

@@ -25,6 +25,8 @@ ABSL_FLAG(std::string, triggers_dir, "", "segment triggers (default: <config_dir
 ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
 ABSL_FLAG(int, persona_reevaluate_interval_s, 60,
           "Seconds between scheduled RFM recomputations and time-based segment re-evaluations");
+ABSL_FLAG(int, consumer_apply_threads, 2,
+          "partitions' batches applied at once by one replica (below 1: 1), so its work overlaps Redis's");
 ABSL_FLAG(int, persona_parsed_profiles, 20000,
           "Profiles the stream consumer keeps parsed between batches (reused only while their stored bytes are "
           "unchanged); 0 = parse every load");
@@ -111,8 +113,9 @@ int main(int argc, char** argv) {
   persona::StreamHandlerOptions handler_options;
   handler_options.parsed_profiles = static_cast<size_t>(parsed_profiles);
   persona::ProfileStreamHandler handler(&store, &aggregator, &engine, clock, handler_options);
-  stream::PartitionedConsumer consumer(redis, &handler, {"persona", cfg.replica_id, cfg.partitions},
-                                       (*runtime)->metrics());
+  stream::ConsumerOptions consumer_options{"persona", cfg.replica_id, cfg.partitions};
+  consumer_options.apply_threads = absl::GetFlag(FLAGS_consumer_apply_threads);
+  stream::PartitionedConsumer consumer(redis, &handler, consumer_options, (*runtime)->metrics());
   persona::PersonaLogic logic(&store, &aggregator, &engine, clock, {cfg.workspace});
   persona::CrmSync crm(&store, &logic, &engine, {cfg.partitions});
   persona::MembershipScheduler scheduler(&store, &catalog, &logic, &aggregator,
