@@ -40,8 +40,10 @@ struct ApplierOptions {
   // partition, a fired timer) changes one of them, and the partition's cache is dropped. It
   // saves Redis sending every snapshot back. Needs `fenced_writes`. (Kept parsed, on the heap,
   // they cost more CPU than parsing them again onto the batch's arena: measured, dropped.) At
-  // most ~5 KiB each (50 touchpoints), so the default stays under 100 MiB.
-  int snapshot_cache_entries = 20'000;
+  // most ~5 KiB each (50 touchpoints). Off by default: it saved no measurable CPU
+  // (journey_bench, 2026-12-02), and with it on the fault suite once lost acknowledged events,
+  // not yet explained.
+  int snapshot_cache_entries = 0;
 };
 
 class JourneyApplier final : public stream::EntryHandler {

@@ -30,8 +30,8 @@ ABSL_FLAG(int, timer_tick_ms, 1000, "how often due inactivity timers are fired")
 ABSL_FLAG(int, consumer_batch_size, 512, "stream entries read per partition and batch");
 ABSL_FLAG(int, consumer_block_ms, 100,
           "longest wait of the consumer's blocking read over all partitions when idle (single Redis)");
-ABSL_FLAG(int, snapshot_cache_entries, 20000,
-          "journey snapshots a replica keeps as last written, to skip reading them back (0 = off)");
+ABSL_FLAG(int, snapshot_cache_entries, 0,
+          "journey snapshots a replica keeps as last written, to skip reading them back (0 = off; experimental)");
 ABSL_FLAG(int, consumer_apply_threads, 2, "partitions' batches applied at once by one replica (below 1: 1)");
 ABSL_FLAG(std::string, triggers_dir, "", "trigger and orchestration files (default: <config_dir>/triggers)");
 ABSL_FLAG(std::string, experiments_dir, "", "where the holdout is configured (default: <config_dir>/experiments)");
