@@ -2,7 +2,7 @@
 // consumer's batch path: pipelined load, apply, evaluate, CAS commit), and GetProfile
 // latency percentiles, against a private redis-server on a free port. Prints JSON.
 //   build/bench/persona_bench [--events=100000] [--users=5000] [--batch=512] [--reads=5000]
-//                             [--journey=0|1] [--parsed_profiles=20000]
+//                             [--journey=0|1] [--parsed_profiles=20000] [--apply_threads=2]
 // --journey=1 first writes a journey snapshot per user into the shared view (stage, 5 stage
 // visits, 30 touchpoints, 20 product ids), as the journey service running alongside would.
 // --parsed_profiles: the consumer's ParsedProfileCache capacity (0 = parse every load).
