@@ -25,22 +25,31 @@ inline double SelfCpuSeconds() {
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if unreadable).
-inline double ProcessCpuSeconds(pid_t pid) {
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (f == nullptr) return 0;
+// User + system CPU seconds from a /proc stat file (a process's or one thread's), and the
+// name in its parentheses when `name` is given; -1 if unreadable.
+inline double StatFileCpuSeconds(const std::string& path, std::string* name = nullptr) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return -1;
   char buf[1024];
   const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
   std::fclose(f);
   buf[n] = '\0';
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const char* open = std::strchr(buf, '(');
   const char* rest = std::strrchr(buf, ')');
-  if (rest == nullptr) return 0;
+  if (open == nullptr || rest == nullptr || rest < open) return -1;
+  if (name != nullptr) name->assign(open + 1, rest);
   std::vector<absl::string_view> fields = absl::StrSplit(absl::string_view(rest + 2), ' ');
-  if (fields.size() < 13) return 0;
+  if (fields.size() < 13) return -1;
   double utime = 0, stime = 0;
-  if (!absl::SimpleAtod(fields[11], &utime) || !absl::SimpleAtod(fields[12], &stime)) return 0;
+  if (!absl::SimpleAtod(fields[11], &utime) || !absl::SimpleAtod(fields[12], &stime)) return -1;
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// User + system CPU seconds of a live process, from /proc/<pid>/stat (0 if unreadable).
+inline double ProcessCpuSeconds(pid_t pid) {
+  const double cpu = StatFileCpuSeconds("/proc/" + std::to_string(pid) + "/stat");
+  return cpu < 0 ? 0 : cpu;
 }
 
 // used_cpu_sys + used_cpu_user of a Redis server, from INFO cpu (0 on error).

@@ -15,13 +15,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -29,6 +27,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "bench/process_cpu.h"
 #include "common/server/service_runtime.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
@@ -102,36 +101,15 @@ struct Phase {
   std::map<std::string, double> thread_cpu_s;  // by thread name (threads that ended are missing)
 };
 
-double ProcessCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// utime + stime from a /proc/.../stat file (a process or one thread); -1 when unreadable.
-double StatCpuSeconds(const std::string& path, std::string* name = nullptr) {
-  std::ifstream in(path);
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t start_of_name = stat.find('(');
-  if (name != nullptr && start_of_name != std::string::npos) {
-    *name = stat.substr(start_of_name + 1, stat.rfind(')') - start_of_name - 1);
-  }
-  const size_t end_of_name = stat.rfind(')');
-  if (end_of_name == std::string::npos) return -1;
-  std::vector<std::string> fields = absl::StrSplit(stat.substr(end_of_name + 2), ' ');
-  // After the name: state is field 3 of the file, utime 14 and stime 15.
-  if (fields.size() < 13) return -1;
-  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double OtherProcessCpuSeconds(pid_t pid) { return pid <= 0 ? -1 : StatCpuSeconds(absl::StrCat("/proc/", pid, "/stat")); }
+// -1 = not known (no private redis-server to read).
+double OtherProcessCpuSeconds(pid_t pid) { return pid <= 0 ? -1 : bench::ProcessCpuSeconds(pid); }
 
 // CPU seconds of this process's threads, summed by thread name (where the time goes).
 std::map<std::string, double> CpuByThreadName() {
   std::map<std::string, double> out;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
     std::string name;
-    const double cpu = StatCpuSeconds(entry.path().string() + "/stat", &name);
+    const double cpu = bench::StatFileCpuSeconds(entry.path().string() + "/stat", &name);
     if (cpu >= 0) out[name] += cpu;
   }
   return out;
@@ -222,7 +200,7 @@ class ClientCompletions {
 // Issues `issue(i, intended_start, on_done)` at the fixed rate and waits for completions.
 template <typename Issue>
 void RunOpenLoop(double rate, double seconds, pid_t redis_pid, Phase& phase, Issue issue) {
-  const double cpu_before = ProcessCpuSeconds(), redis_before = OtherProcessCpuSeconds(redis_pid);
+  const double cpu_before = bench::SelfCpuSeconds(), redis_before = OtherProcessCpuSeconds(redis_pid);
   const std::map<std::string, double> threads_before = CpuByThreadName();
   const int64_t n = static_cast<int64_t>(rate * seconds);
   phase.latency_ns.assign(n, 0);
@@ -235,7 +213,7 @@ void RunOpenLoop(double rate, double seconds, pid_t redis_pid, Phase& phase, Iss
   }
   while (phase.done.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   phase.elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  phase.process_cpu_s = ProcessCpuSeconds() - cpu_before;
+  phase.process_cpu_s = bench::SelfCpuSeconds() - cpu_before;
   if (redis_before >= 0) phase.redis_cpu_s = OtherProcessCpuSeconds(redis_pid) - redis_before;
   for (const auto& [thread, cpu] : CpuByThreadName()) {
     auto before = threads_before.find(thread);
