@@ -28,9 +28,13 @@ absl::StatusOr<std::map<std::string, RateLimit>> ParseRateLimits(absl::string_vi
   return out;
 }
 
+double EffectiveBurst(const RateLimit& limit) {
+  return std::max(1.0, limit.burst > 0 ? limit.burst : limit.rate_per_s);
+}
+
 std::optional<absl::Duration> RateLimiter::TryAcquire(const std::string& key_id, const RateLimit& limit) {
   if (limit.rate_per_s <= 0) return std::nullopt;
-  const double burst = std::max(1.0, limit.burst > 0 ? limit.burst : limit.rate_per_s);
+  const double burst = EffectiveBurst(limit);
   const absl::Time now = clock_->Now();
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = buckets_.try_emplace(key_id);

@@ -19,6 +19,9 @@ struct RateLimit {
   double burst = 0;       // 0 = rate_per_s (at least 1)
 };
 
+// The burst a limit allows: `burst`, else `rate_per_s`, and at least one call.
+double EffectiveBurst(const RateLimit& limit);
+
 // "ingest:write=2000/4000,admin=20" -> scope -> limit (rate/burst; burst optional). The
 // error names the entry.
 absl::StatusOr<std::map<std::string, RateLimit>> ParseRateLimits(absl::string_view spec);

@@ -21,7 +21,7 @@ constexpr absl::Duration kRedisRetry = absl::Seconds(1);
 
 SharedWindow SharedWindowOf(const RateLimit& limit) {
   SharedWindow w;
-  const double burst = std::max(1.0, limit.burst > 0 ? limit.burst : limit.rate_per_s);
+  const double burst = EffectiveBurst(limit);
   const double seconds = std::max(1.0, burst / limit.rate_per_s);
   w.length = absl::Milliseconds(std::llround(seconds * 1000));
   w.capacity = std::max<int64_t>(1, std::llround(std::max(burst, limit.rate_per_s * seconds)));
