@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 
@@ -200,6 +201,14 @@ absl::Status HiredisClient::Connect(Slot* slot) {
   return absl::OkStatus();
 }
 
+bool HiredisClient::IsTransientError(absl::string_view error) {
+  // The code is the first word: "BUSY " must not match "BUSYGROUP" or "BUSYKEY".
+  for (absl::string_view code : {"LOADING ", "BUSY ", "MASTERDOWN "}) {
+    if (absl::StartsWith(error, code)) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<std::vector<RedisReply>> HiredisClient::Pipeline(const std::vector<RedisCommand>& commands,
                                                                 absl::Duration timeout) {
   std::vector<RedisReply> replies;
@@ -246,6 +255,15 @@ absl::StatusOr<std::vector<RedisReply>> HiredisClient::Pipeline(const std::vecto
     replies.push_back(std::move(*reply));
   }
   NoteSuccess();
+  for (const RedisReply& r : replies) {
+    // Redis up but not serving yet (loading its AOF after a restart), or stuck in a script:
+    // every command gets this error, so the pipeline as a whole is Unavailable, as when the
+    // connection is down, and callers retry instead of failing the request for good.
+    if (r.is_error() && IsTransientError(r.str)) {
+      return absl::UnavailableError(absl::StrCat("redis ", options_.endpoint.host, ":", options_.endpoint.port,
+                                                 " not serving: ", r.str));
+    }
+  }
   return replies;
 }
 

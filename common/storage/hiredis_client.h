@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/storage/redis_client.h"
 #include "common/storage/redis_url.h"
@@ -36,6 +37,10 @@ class HiredisClient final : public RedisClient {
 
   absl::StatusOr<std::vector<RedisReply>> Pipeline(const std::vector<RedisCommand>& commands,
                                                    absl::Duration timeout = absl::ZeroDuration()) override;
+
+  // An error reply that means Redis is not serving right now (LOADING, BUSY, MASTERDOWN),
+  // rather than a refused command; a pipeline that gets one fails as Unavailable.
+  static bool IsTransientError(absl::string_view error);
 
  private:
   explicit HiredisClient(const HiredisOptions& options);

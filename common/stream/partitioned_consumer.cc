@@ -22,10 +22,15 @@ using storage::RedisReply;
 constexpr char kRenewScript[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
     "else return 0 end";
+// Takes a free lease, or renews one that is already ours (a replica that lost sight of Redis
+// for a moment, or restarted under a stable --replica_id, need not wait for its own TTL).
+constexpr char kAcquireScript[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end "
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end "
+    "return 0";
 constexpr char kReleaseScript[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
 // "ms-seq" -> (ms, seq); a missing or malformed part reads as 0. Called a few times per
 // entry on the apply path, so it does not allocate.
@@ -124,8 +129,25 @@ void PartitionedConsumer::Stop() {
 std::vector<uint32_t> PartitionedConsumer::OwnedPartitions() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<uint32_t> out;
-  for (const auto& [p, mode] : owned_) out.push_back(p);
+  for (const auto& [p, lease] : owned_) out.push_back(p);
   return out;
+}
+
+std::vector<std::pair<uint32_t, PartitionedConsumer::Mode>> PartitionedConsumer::ReadablePartitions() {
+  // A blocked read takes entries when they come, up to block_read later: the lease must
+  // outlast that, with room for a late renewal.
+  const absl::Time horizon = absl::Now() + options_.block_read + options_.lease_ttl / 3;
+  std::vector<std::pair<uint32_t, Mode>> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [p, lease] : owned_) {
+    if (lease.valid_until > horizon) out.emplace_back(p, lease.mode);
+  }
+  return out;
+}
+
+void PartitionedConsumer::SetMode(uint32_t partition, Mode mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = owned_.find(partition); it != owned_.end()) it->second.mode = mode;
 }
 
 void PartitionedConsumer::LeaseLoop() {
@@ -137,7 +159,8 @@ void PartitionedConsumer::LeaseLoop() {
 }
 
 void PartitionedConsumer::RefreshLeases() {
-  const int64_t now = NowMs();
+  const absl::Time sent = absl::Now();
+  const int64_t now = absl::ToUnixMillis(sent);
   const std::string ttl_ms = std::to_string(absl::ToInt64Milliseconds(options_.lease_ttl));
   const std::string members = keys::GroupMembers(options_.group);
   std::vector<uint32_t> owned = OwnedPartitions();
@@ -162,51 +185,62 @@ void PartitionedConsumer::RefreshLeases() {
   }
   const int live = std::max<long long>(1, (*replies)[2].integer);
   std::vector<uint32_t> lost;
-  for (size_t i = 0; i < owned.size(); ++i) {
-    if ((*replies)[3 + i].integer != 1) lost.push_back(owned[i]);
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (uint32_t p : lost) owned_.erase(p);
+    for (size_t i = 0; i < owned.size(); ++i) {
+      auto it = owned_.find(owned[i]);
+      if (it == owned_.end()) continue;
+      if ((*replies)[3 + i].integer == 1) {
+        it->second.valid_until = sent + options_.lease_ttl;
+      } else {
+        lost.push_back(owned[i]);
+        owned_.erase(it);
+      }
+    }
   }
   for (uint32_t p : lost) log::Warn("lease lost", {{"group", options_.group}, {"partition", std::to_string(p)}});
 
   const int fair_share = (options_.partitions + live - 1) / live;
   owned = OwnedPartitions();
   if (static_cast<int>(owned.size()) > fair_share) {
-    // Hand extras back so a joining replica gets its share.
+    // Hand extras back so a joining replica gets its share (released by the consume thread).
+    std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = fair_share; i < owned.size(); ++i) {
-      uint32_t p = owned[i];
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        owned_.erase(p);
-      }
-      (void)redis_->Command({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+      owned_.erase(owned[i]);
+      to_release_.push_back(owned[i]);
     }
   } else if (static_cast<int>(owned.size()) < fair_share) {
     // Try free partitions, starting at a replica-specific offset to spread the first grabs.
     std::vector<uint32_t> candidates;
+    std::vector<uint32_t> releasing;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      releasing = to_release_;
+    }
     const uint32_t start = keys::PartitionOf(options_.replica_id, options_.partitions);
     for (int i = 0; i < options_.partitions; ++i) {
       uint32_t p = (start + i) % options_.partitions;
-      if (std::find(owned.begin(), owned.end(), p) == owned.end()) candidates.push_back(p);
+      if (std::find(owned.begin(), owned.end(), p) != owned.end()) continue;
+      if (std::find(releasing.begin(), releasing.end(), p) != releasing.end()) continue;
+      candidates.push_back(p);
     }
     std::vector<RedisCommand> grabs;
     for (uint32_t p : candidates) {
-      grabs.push_back({"SET", keys::PartitionLease(options_.group, p), options_.replica_id, "NX", "PX", ttl_ms});
+      grabs.push_back({"EVAL", kAcquireScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id, ttl_ms});
     }
+    const absl::Time grab_sent = absl::Now();
     auto got = redis_->Pipeline(grabs);
     if (!got.ok()) return;
     int have = static_cast<int>(owned.size());
     std::vector<RedisCommand> give_back;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (!(*got)[i].is_string()) continue;  // taken by someone else
+      if ((*got)[i].integer != 1) continue;  // taken by someone else
       if (have >= fair_share) {
         give_back.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, candidates[i]),
                              options_.replica_id});
         continue;
       }
-      OnAcquired(candidates[i]);
+      OnAcquired(candidates[i], grab_sent + options_.lease_ttl);
       ++have;
     }
     if (!give_back.empty()) (void)redis_->Pipeline(give_back);
@@ -214,7 +248,7 @@ void PartitionedConsumer::RefreshLeases() {
   if (metrics_) metrics_->owned->Set(static_cast<double>(OwnedPartitions().size()));
 }
 
-void PartitionedConsumer::OnAcquired(uint32_t partition) {
+void PartitionedConsumer::OnAcquired(uint32_t partition, absl::Time valid_until) {
   const std::string stream = keys::EventStream(partition);
   auto created = redis_->Pipeline({{"XGROUP", "CREATE", stream, options_.group, "0", "MKSTREAM"}});
   if (!created.ok()) return;  // BUSYGROUP (already exists) is an error reply, which is fine
@@ -228,19 +262,28 @@ void PartitionedConsumer::OnAcquired(uint32_t partition) {
     if (cursor == "0-0") break;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  owned_[partition] = Mode::kRecovering;
+  owned_[partition] = Lease{Mode::kRecovering, valid_until};
   log::Info("partition acquired", {{"group", options_.group}, {"partition", std::to_string(partition)}});
 }
 
 void PartitionedConsumer::ReleaseAll() {
   std::vector<RedisCommand> cmds;
-  for (uint32_t p : OwnedPartitions()) {
-    cmds.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [p, lease] : owned_) to_release_.push_back(p);
+    owned_.clear();
   }
+  TakeReleases(&cmds);
   cmds.push_back({"ZREM", keys::GroupMembers(options_.group), options_.replica_id});
   (void)redis_->Pipeline(cmds);
+}
+
+void PartitionedConsumer::TakeReleases(std::vector<RedisCommand>* cmds) {
   std::lock_guard<std::mutex> lock(mu_);
-  owned_.clear();
+  for (uint32_t p : to_release_) {
+    cmds->push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+  }
+  to_release_.clear();
 }
 
 void PartitionedConsumer::ConsumeLoop() {
@@ -260,24 +303,23 @@ void PartitionedConsumer::ConsumeLoop() {
 }
 
 void PartitionedConsumer::FlushAcks() {
+  TakeReleases(&pending_acks_);
   if (pending_acks_.empty()) return;
   (void)redis_->Pipeline(pending_acks_);
   pending_acks_.clear();
 }
 
 void PartitionedConsumer::ConsumeOnce(bool* did_work) {
-  std::vector<std::pair<uint32_t, Mode>> work;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    work.assign(owned_.begin(), owned_.end());
-  }
+  const std::vector<std::pair<uint32_t, Mode>> work = ReadablePartitions();
   if (work.empty()) {
     FlushAcks();
     return;
   }
-  // The previous batches' acknowledgements go first in the same round trip.
+  // The previous batches' acknowledgements and the leases handed back go first in the same
+  // round trip: a released partition is not read again, so no read of it is left in flight.
   std::vector<RedisCommand> reads = std::move(pending_acks_);
   pending_acks_.clear();
+  TakeReleases(&reads);
   const size_t first_read = reads.size();
   // Blocking only after a poll that found nothing: a blocked read is answered on the first
   // append, and reading that way under steady load would make many tiny batches.
@@ -302,6 +344,10 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   }
   auto all_replies = redis_->Pipeline(reads, timeout);
   if (!all_replies.ok()) {
+    // Redis may have run the reads and lost only the replies: the entries would wait in our
+    // pending list, and reading on with ">" would leave a gap before what comes next. So
+    // every partition read reads its pending entries first.
+    for (const auto& [p, mode] : work) SetMode(p, Mode::kRecovering);
     // Wait for the lease loop to see Redis again.
     std::unique_lock<std::mutex> lock(mu_);
     stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return !running_; });
@@ -321,7 +367,10 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
                         mode == Mode::kRecovering ? "0" : ">"});
       }
       auto each_replies = redis_->Pipeline(each);
-      if (!each_replies.ok()) return;
+      if (!each_replies.ok()) {
+        for (const auto& [p, mode] : work) SetMode(p, Mode::kRecovering);  // as above
+        return;
+      }
       for (size_t i = 0; i < work.size(); ++i) partition_replies[i] = std::move((*each_replies)[i]);
     } else if (r.is_array()) {
       std::map<std::string, size_t> by_stream;
@@ -363,10 +412,7 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
       ParseEntries(reply.elements[0].elements[1], &b.entries, &b.dead);
     }
     if (b.entries.empty() && b.dead.empty()) {
-      if (mode == Mode::kRecovering) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (auto it = owned_.find(partition); it != owned_.end()) it->second = Mode::kLive;
-      }
+      if (mode == Mode::kRecovering) SetMode(partition, Mode::kLive);
       continue;
     }
     batches.push_back(std::move(b));
@@ -407,8 +453,7 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
                 {{"group", options_.group}, {"partition", std::to_string(b.partition)},
                  {"error", std::string(b.status.message())}});
       if (metrics_) metrics_->failures->Increment();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = owned_.find(b.partition); it != owned_.end()) it->second = Mode::kRecovering;
+      SetMode(b.partition, Mode::kRecovering);
       continue;
     }
     if (metrics_) metrics_->entries->Increment(static_cast<double>(b.entries.size()));

@@ -92,15 +92,28 @@ class PartitionedConsumer final : public server::BackgroundWorker {
 
  private:
   enum class Mode { kRecovering, kLive };
+  struct Lease {
+    Mode mode = Mode::kRecovering;
+    // Local time by which the lease surely still holds in Redis (the renewal's send time plus
+    // the TTL). A partition is read only while this is comfortably ahead, so no read of ours
+    // reaches Redis after the lease could have passed to another replica.
+    absl::Time valid_until;
+  };
 
   void LeaseLoop();
   void ConsumeLoop();
   void RefreshLeases();
   void ReleaseAll();
-  void OnAcquired(uint32_t partition);
+  void OnAcquired(uint32_t partition, absl::Time valid_until);
+  // Partitions to read now: owned, with a lease that holds past this read.
+  std::vector<std::pair<uint32_t, Mode>> ReadablePartitions();
+  void SetMode(uint32_t partition, Mode mode);
   void ConsumeOnce(bool* did_work);
-  // Sends the acknowledgements not yet sent (they normally go with the next read).
+  // Sends the acknowledgements and lease releases not yet sent (they normally go with the
+  // next read).
   void FlushAcks();
+  // Moves the releases of `to_release_` into `cmds`.
+  void TakeReleases(std::vector<storage::RedisCommand>* cmds);
 
   storage::RedisClient* redis_;
   EntryHandler* handler_;
@@ -108,7 +121,10 @@ class PartitionedConsumer final : public server::BackgroundWorker {
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
-  std::map<uint32_t, Mode> owned_;
+  std::map<uint32_t, Lease> owned_;
+  // Leases handed back for a fair share: released by the consume thread before its next
+  // read, so no read of those partitions is in flight when another replica takes them.
+  std::vector<uint32_t> to_release_;
   std::atomic<bool> running_{false};
   std::thread lease_thread_;
   std::thread consume_thread_;

@@ -67,6 +67,9 @@ class ExperimentRedisTest : public ::testing::Test {
     feedback_->SetExperimentRecorder(recorder_.get());
     RecommendOptions options;
     options.seed = 7;
+    // These tests count exposures; a read slower than the serving budget (50 ms, easily
+    // passed on a loaded CI machine) would answer degraded, without experiments.
+    options.redis_timeout = absl::Seconds(2);
     logic_ = std::make_unique<RecommendLogic>(options, redis_.get(), store_.get(), &products_, &model_, &stats_, &clock_);
     logic_->SetExperiments(experiments_.get());
     logic_->SetServedListener([this](const ServedRecommendation& s) {
@@ -235,6 +238,7 @@ TEST_F(ExperimentRedisTest, SeededSimulationReadsBackExactCountsAndCoversTheTrue
   for (int i = 0; i < kCustomers; ++i) {
     const std::string uid = absl::StrCat("sim-", i);
     const v1::GetRecommendationsResponse r = Get(uid);
+    ASSERT_FALSE(r.degraded());
     ASSERT_EQ(r.experiments_size(), 1);
     const std::string variant = r.variant();
     tally[variant].exposed++;

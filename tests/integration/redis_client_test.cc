@@ -1,6 +1,8 @@
 // The hiredis client against a real redis-server: pipelining, timeouts, reconnect.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "common/storage/hiredis_client.h"
 #include "common/storage/redis_script.h"
 #include "tests/testing/poll.h"
@@ -100,6 +102,43 @@ TEST_F(RedisClientTest, ReconnectsAfterServerRestart) {
   EXPECT_TRUE(journey::testing::PollUntil([&] { return client_->Ping().ok(); }, absl::Seconds(5)));
   // Every pooled connection heals, not only one.
   for (int i = 0; i < 8; ++i) EXPECT_TRUE(client_->Command({"SET", "b", "2"}).ok());
+}
+
+TEST_F(RedisClientTest, RedisThatIsUpButNotServingIsUnavailableNotARefusal) {
+  // A script that runs for a second makes Redis answer everyone else BUSY, as it answers
+  // LOADING while it reads its AOF after a restart: a state to retry, not a refused command.
+  ASSERT_TRUE(client_->Command({"CONFIG", "SET", "busy-reply-threshold", "20"}).ok());
+  HiredisOptions slow_options;
+  slow_options.endpoint.port = redis_.port();
+  slow_options.command_timeout = absl::Seconds(10);
+  auto slow = HiredisClient::Create(slow_options);
+  ASSERT_TRUE(slow.ok());
+  std::thread busy([&] {
+    (void)(*slow)->Command({"EVAL",
+                            "local t = redis.call('TIME') local stop = t[1] + 1 "
+                            "while tonumber(redis.call('TIME')[1]) <= stop do end return 1",
+                            "0"});
+  });
+  absl::Status seen;
+  EXPECT_TRUE(journey::testing::PollUntil(
+      [&] {
+        auto replies = client_->Pipeline({{"SET", "k", "v"}, {"GET", "k"}});
+        seen = replies.status();
+        return replies.status().code() == absl::StatusCode::kUnavailable &&
+               replies.status().message().find("BUSY") != absl::string_view::npos;
+      },
+      absl::Seconds(3), absl::Milliseconds(5)))
+      << seen;
+  busy.join();
+  EXPECT_TRUE(client_->Ping().ok());
+  // An error code that merely starts alike is still the command's own error reply.
+  ASSERT_TRUE(client_->Command({"XGROUP", "CREATE", "s", "g", "0", "MKSTREAM"}).ok());
+  auto again = client_->Pipeline({{"XGROUP", "CREATE", "s", "g", "0"}});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE((*again)[0].is_error());
+  EXPECT_NE((*again)[0].str.find("BUSYGROUP"), std::string::npos);
+  EXPECT_FALSE(HiredisClient::IsTransientError("BUSYKEY Target key name already exists."));
+  EXPECT_TRUE(HiredisClient::IsTransientError("LOADING Redis is loading the dataset in memory"));
 }
 
 TEST_F(RedisClientTest, DownServerFailsFastWithUnavailable) {
