@@ -88,9 +88,15 @@ std::string IdempotencyKey(const std::string& workspace, const std::string& user
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-RedisCommand CooldownCommand(const std::string& workspace, const std::string& user_id, const std::string& kind,
-                             absl::Time until) {
-  return {"HSET", keys::OrchestrationCooldown(workspace, user_id), kind, std::to_string(absl::ToUnixMillis(until))};
+void AppendCooldownCommands(const std::string& workspace, const std::string& user_id, const std::string& kind,
+                            absl::Time start, absl::Duration length, std::vector<RedisCommand>* out) {
+  std::string key = keys::OrchestrationCooldown(workspace, user_id);
+  out->push_back({"HSET", key, kind, std::to_string(absl::ToUnixMillis(start + length))});
+  // NX gives a hash without a TTL one; GT only ever extends it, so the other kind's longer
+  // cool-down keeps the hash alive (Redis takes "no TTL" as infinite for GT, hence both).
+  const std::string keep_ms = std::to_string(absl::ToInt64Milliseconds(length + absl::Hours(1)));
+  out->push_back({"PEXPIRE", key, keep_ms, "NX"});
+  out->push_back({"PEXPIRE", std::move(key), keep_ms, "GT"});
 }
 
 ActionOutbox::ActionOutbox(storage::RedisClient* redis, const Clock* clock, TriggerConfig config,

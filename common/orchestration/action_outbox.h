@@ -77,10 +77,12 @@ class ActionOutbox {
 std::string IdempotencyKey(const std::string& workspace, const std::string& user_id, const std::string& trigger_id,
                            const std::string& cause_id);
 
-// The start of the cool-down `kind` ("conversion" or "dismissal") for a customer: a command
-// to send along with the caller's own writes.
-storage::RedisCommand CooldownCommand(const std::string& workspace, const std::string& user_id,
-                                      const std::string& kind, absl::Time until);
+// The start of the cool-down `kind` ("conversion" or "dismissal") for a customer, lasting
+// `length` from `start`: commands to send along with the caller's own writes. The hash
+// expires an hour after the longest cool-down it holds could end, counted from now in
+// Redis's time, so a caller's clock (event time, a test's) never shortens it.
+void AppendCooldownCommands(const std::string& workspace, const std::string& user_id, const std::string& kind,
+                            absl::Time start, absl::Duration length, std::vector<storage::RedisCommand>* out);
 
 // The ActionCounts hash of a workspace as "<outcome>|<reason>|<trigger>" -> count.
 absl::StatusOr<std::map<std::string, long long>> ReadActionCounts(storage::RedisClient* redis,

@@ -89,10 +89,10 @@ void ActionTriggers::CooldownWrites(const std::string& ws, const std::string& ui
   const std::string name = EventName(event);
   const absl::Time at = event.has_timestamp() ? ToTime(event.timestamp()) : absl::Now();
   if (rules.cooldown_after_conversion > absl::ZeroDuration() && Contains(rules.conversion_events, name)) {
-    out->push_back(orchestration::CooldownCommand(ws, uid, "conversion", at + rules.cooldown_after_conversion));
+    orchestration::AppendCooldownCommands(ws, uid, "conversion", at, rules.cooldown_after_conversion, out);
   }
   if (rules.cooldown_after_dismissal > absl::ZeroDuration() && Contains(rules.dismissal_events, name)) {
-    out->push_back(orchestration::CooldownCommand(ws, uid, "dismissal", at + rules.cooldown_after_dismissal));
+    orchestration::AppendCooldownCommands(ws, uid, "dismissal", at, rules.cooldown_after_dismissal, out);
   }
 }
 

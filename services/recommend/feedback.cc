@@ -145,8 +145,8 @@ void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
     // One order converts a recommendation once.
     cmds.push_back({"DEL", keys::RecommendLast(options_.workspace, mine[i]->user_id)});
     if (options_.cooldown_after_conversion > absl::ZeroDuration()) {
-      cmds.push_back(orchestration::CooldownCommand(options_.workspace, mine[i]->user_id, "conversion",
-                                                    mine[i]->at + options_.cooldown_after_conversion));
+      orchestration::AppendCooldownCommands(options_.workspace, mine[i]->user_id, "conversion", mine[i]->at,
+                                            options_.cooldown_after_conversion, &cmds);
     }
   }
   if (!cmds.empty()) Enqueue(std::move(cmds));
@@ -181,11 +181,14 @@ absl::StatusOr<v1::ReportOutcomeResponse> Feedback::ReportOutcome(const v1::Repo
                                                                               : absl::ZeroDuration();
   if (cooldown > absl::ZeroDuration()) {
     const char* kind = request.outcome() == v1::OUTCOME_CONVERSION ? "conversion" : "dismissal";
-    auto wrote = redis_->Command(
-        orchestration::CooldownCommand(options_.workspace, record.user_id(), kind, clock_->Now() + cooldown));
-    if (!wrote.ok() || wrote->is_error()) {
-      return absl::UnavailableError(absl::StrCat("starting the ", kind, " cool-down: ",
-                                                 wrote.ok() ? wrote->str : std::string(wrote.status().message())));
+    std::vector<storage::RedisCommand> start;
+    orchestration::AppendCooldownCommands(options_.workspace, record.user_id(), kind, clock_->Now(), cooldown, &start);
+    auto wrote = redis_->Pipeline(start);
+    if (!wrote.ok()) {
+      return absl::UnavailableError(absl::StrCat("starting the ", kind, " cool-down: ", wrote.status().message()));
+    }
+    for (const storage::RedisReply& r : *wrote) {
+      if (r.is_error()) return absl::UnavailableError(absl::StrCat("starting the ", kind, " cool-down: ", r.str));
     }
   }
   // Impressions are counted when a recommendation is served; a reported IMPRESSION only

@@ -72,6 +72,14 @@ class ActionOutboxTest : public ::testing::Test {
     return r.ok() ? r->front() : "";
   }
 
+  void StartCooldown(const std::string& kind, absl::Duration length) {
+    std::vector<storage::RedisCommand> cmds;
+    AppendCooldownCommands("default", "u1", kind, clock_.Now(), length, &cmds);
+    auto replies = redis_->Pipeline(cmds);
+    ASSERT_TRUE(replies.ok()) << replies.status();
+    for (const auto& r : *replies) ASSERT_FALSE(r.is_error()) << r.str;
+  }
+
   long long StreamLength() {
     auto r = redis_->Command({"XLEN", keys::ActionStream(0)});
     return r.ok() ? r->integer : -1;
@@ -102,12 +110,17 @@ TEST_F(ActionOutboxTest, SameCauseDecidesOnceAndCarriesItsKey) {
 }
 
 TEST_F(ActionOutboxTest, CooldownAfterConversionAndDismissalHoldsPromotionsOnly) {
-  ASSERT_TRUE(redis_->Command(CooldownCommand("default", "u1", "conversion", clock_.Now() + absl::Hours(24))).ok());
+  StartCooldown("conversion", absl::Hours(24));
   EXPECT_EQ(DecideOne(Candidate("promo", "c1")), "suppressed:cooldown_conversion");
   EXPECT_EQ(DecideOne(Candidate("flow", "c1")), "sent");  // not promotional
   clock_.Advance(absl::Hours(24));
   EXPECT_EQ(DecideOne(Candidate("promo", "c2")), "sent");
-  ASSERT_TRUE(redis_->Command(CooldownCommand("default", "u1", "dismissal", clock_.Now() + absl::Hours(6))).ok());
+  StartCooldown("dismissal", absl::Hours(6));
+  // The hash outlives its longest cool-down (24 h conversion, started first), in Redis's time.
+  auto ttl = redis_->Command({"PTTL", keys::OrchestrationCooldown("default", "u1")});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(24)));
+  EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(25)));
   clock_.Advance(absl::Hours(6) - absl::Seconds(1));
   EXPECT_EQ(DecideOne(Candidate("promo", "c3")), "suppressed:cooldown_dismissal");
   clock_.Advance(absl::Seconds(1));
