@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/storage/keys.h"
 #include "common/time/proto_time.h"
+#include "services/ingest/envelope_writer.h"
 #include "services/ingest/event_normalizer.h"
 
 namespace journey::ingest {
@@ -150,9 +151,10 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
   std::vector<EventOutcome> out(events.size());
   std::vector<size_t> valid;
   valid.reserve(events.size());
+  std::vector<std::string> serialized(events.size());  // what the validator checked, appended as is
   for (size_t i = 0; i < events.size(); ++i) {
     std::optional<FieldError> err = NormalizeEvent(&events[i], now);
-    if (!err) err = validator_.Validate(events[i], now);
+    if (!err) err = validator_.Validate(events[i], now, &serialized[i]);
     out[i].message_id = events[i].message_id();
     if (err) {
       deps_.metrics->Rejected(err->reason);
@@ -174,12 +176,14 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
   std::vector<AppendItem> items;
   std::vector<size_t> item_of(events.size(), SIZE_MAX);
   items.reserve(valid.size());
+  // The envelope's fields other than kind and event (AppendEnvelope writes those around the
+  // bytes the validator serialized).
   EventEnvelope env;
   prototime::ToProto(now, env.mutable_ingested_at());
   env.set_workspace_id(append_.workspace);
   env.set_schema_version(1);
   for (size_t i : valid) {
-    Event& e = events[i];
+    const Event& e = events[i];
     const std::string& canonical = resolved->canonical[i];
     out[i].canonical_user_id = canonical;
     const std::string& from = resolved->merge_from[i];
@@ -187,24 +191,20 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
       AppendItem merge;
       merge.partition = keys::PartitionOf(from, append_.partitions);
       merge.dedup_id = absl::StrCat(e.message_id(), "#merge");
-      env.set_kind(journey::common::v1::ENVELOPE_KIND_MERGE);
       env.set_canonical_user_id(canonical);
       env.set_previous_id(from);
       env.set_partition(merge.partition);
-      *env.mutable_event() = e;
-      merge.payload = env.SerializeAsString();
+      AppendEnvelope(journey::common::v1::ENVELOPE_KIND_MERGE, serialized[i], env, &merge.payload);
       items.push_back(std::move(merge));
     }
     if ((*seen)[i]) continue;  // appended by an earlier attempt, in another partition
     AppendItem item;
     item.partition = keys::PartitionOf(canonical, append_.partitions);
     item.dedup_id = e.message_id();
-    env.set_kind(journey::common::v1::ENVELOPE_KIND_EVENT);
     env.set_canonical_user_id(canonical);
     env.clear_previous_id();
     env.set_partition(item.partition);
-    env.mutable_event()->Swap(&e);
-    item.payload = env.SerializeAsString();
+    AppendEnvelope(journey::common::v1::ENVELOPE_KIND_EVENT, serialized[i], env, &item.payload);
     item_of[i] = items.size();
     items.push_back(std::move(item));
   }
