@@ -6,41 +6,50 @@
 namespace journey::ingest {
 namespace {
 
-// KEYS[1] = stream, KEYS[2] = this window's marker set, KEYS[3] / KEYS[4] = the previous /
-// next window's (the next one is there for an ingest replica whose clock is a little ahead;
-// it rarely exists, so it is looked into only when it does).
-// ARGV[1] = expiry of KEYS[2] (unix s), ARGV[2] = trim strategy (MAXLEN, MINID or "" for
-// none), ARGV[3] = its threshold, ARGV[4] = n, ARGV[5 .. 4+n] = dedup ids, ARGV[5+n ..
-// 4+2n] = payloads. Returns one entry per envelope: the stream id, or "" for a duplicate
-// (of an earlier call or of an earlier envelope of this run). The markers are added after
-// the appends: a script failing half way leaves unmarked entries (a retry may append them
-// twice, consumers skip those) rather than marked ones that were never appended.
+// One call appends one or more partition runs ("groups"): on Redis Cluster each call is one
+// group (its keys share the partition's slot); on a single Redis one call carries every run
+// of the batch, so Redis parses, dispatches and enters Lua once per batch, not once per
+// partition.
+// Per group g (0-based): KEYS[4g+1] = stream, KEYS[4g+2] = this window's marker set,
+// KEYS[4g+3] / KEYS[4g+4] = the previous / next window's (the next one is there for an
+// ingest replica whose clock is a little ahead; it rarely exists, so it is looked into only
+// when it does).
+// ARGV[1] = expiry of the window's set (unix s), ARGV[2] = trim strategy (MAXLEN, MINID or ""
+// for none), ARGV[3] = its threshold, ARGV[4] = number of groups, then per group: n, the n
+// dedup ids, the n payloads. Returns one entry per envelope, groups in order: the stream id,
+// or "" for a duplicate (of an earlier call or of an earlier envelope of its run). The
+// stream is trimmed once per run (XTRIM ~, as approximate as XADD's own trim) rather than
+// per entry. The markers are added after the appends: a script failing half way leaves
+// unmarked entries (a retry may append them twice, consumers skip those) rather than marked
+// ones that were never appended.
 constexpr char kAppendScript[] = R"lua(
-local n = tonumber(ARGV[4])
-local ids = {}
-for i = 1, n do ids[i] = ARGV[4 + i] end
-local now = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
-local before = redis.call('SMISMEMBER', KEYS[3], unpack(ids))
-local after = {}
-if redis.call('EXISTS', KEYS[4]) == 1 then after = redis.call('SMISMEMBER', KEYS[4], unpack(ids)) end
-local out, fresh, here = {}, {}, {}
-for i = 1, n do
-  local id = ids[i]
-  if now[i] == 1 or before[i] == 1 or after[i] == 1 or here[id] then
-    out[i] = ''
-  else
-    here[id] = true
-    fresh[#fresh + 1] = id
-    if ARGV[2] == '' then
-      out[i] = redis.call('XADD', KEYS[1], '*', 'e', ARGV[4 + n + i])
+local out, a = {}, 5
+for g = 0, tonumber(ARGV[4]) - 1 do
+  local stream, window = KEYS[4 * g + 1], KEYS[4 * g + 2]
+  local n = tonumber(ARGV[a])
+  local ids = {}
+  for i = 1, n do ids[i] = ARGV[a + i] end
+  local now = redis.call('SMISMEMBER', window, unpack(ids))
+  local before = redis.call('SMISMEMBER', KEYS[4 * g + 3], unpack(ids))
+  local after = {}
+  if redis.call('EXISTS', KEYS[4 * g + 4]) == 1 then after = redis.call('SMISMEMBER', KEYS[4 * g + 4], unpack(ids)) end
+  local fresh, here = {}, {}
+  for i = 1, n do
+    local id = ids[i]
+    if now[i] == 1 or before[i] == 1 or after[i] == 1 or here[id] then
+      out[#out + 1] = ''
     else
-      out[i] = redis.call('XADD', KEYS[1], ARGV[2], '~', ARGV[3], '*', 'e', ARGV[4 + n + i])
+      here[id] = true
+      fresh[#fresh + 1] = id
+      out[#out + 1] = redis.call('XADD', stream, '*', 'e', ARGV[a + n + i])
     end
   end
-end
-if #fresh > 0 then
-  redis.call('SADD', KEYS[2], unpack(fresh))
-  redis.call('EXPIREAT', KEYS[2], ARGV[1])
+  if #fresh > 0 then
+    if ARGV[2] ~= '' then redis.call('XTRIM', stream, ARGV[2], '~', ARGV[3]) end
+    redis.call('SADD', window, unpack(fresh))
+    redis.call('EXPIREAT', window, ARGV[1])
+  end
+  a = a + 1 + 2 * n
 end
 return out
 )lua";
@@ -97,36 +106,54 @@ absl::StatusOr<std::vector<AppendResult>> EventAppender::Append(std::vector<Appe
   const int64_t bucket = absl::ToUnixSeconds(absl::Now()) / window;
   const std::string expire_at = absl::StrCat((bucket + 2) * window + 300);
 
-  // Group by partition, keeping each partition's order; remember where each item went.
-  std::vector<storage::RedisCommand> cmds;
-  std::vector<std::vector<size_t>> members;
+  // Runs: each partition's items in order, cut at kMaxPerScript. Calls: on a single Redis
+  // runs share a call while it holds at most kMaxPerScript envelopes; on Cluster one run per
+  // call. `members[c]` lists the items of call c in the order of its reply.
+  std::vector<std::vector<size_t>> runs;
   std::vector<int> open(static_cast<size_t>(std::max(1, options_.partitions)), -1);
   for (size_t i = 0; i < items.size(); ++i) {
-    const AppendItem& it = items[i];
-    if (it.partition >= open.size()) open.resize(it.partition + 1, -1);
-    int& slot = open[it.partition];
-    if (slot < 0 || members[slot].size() >= kMaxPerScript) {
-      slot = static_cast<int>(cmds.size());
-      storage::RedisCommand cmd = storage::RedisScript::Call(4);
-      cmd.push_back(keys::EventStream(it.partition));
-      cmd.push_back(keys::DedupBucket(options_.workspace, it.partition, bucket));
-      cmd.push_back(keys::DedupBucket(options_.workspace, it.partition, bucket - 1));
-      cmd.push_back(keys::DedupBucket(options_.workspace, it.partition, bucket + 1));
-      cmd.push_back(expire_at);
-      cmd.push_back(trim);
-      cmd.push_back(threshold);
-      cmd.emplace_back();  // n, set below
-      cmds.push_back(std::move(cmd));
-      members.emplace_back();
+    const uint32_t p = items[i].partition;
+    if (p >= open.size()) open.resize(p + 1, -1);
+    int& run = open[p];
+    if (run < 0 || runs[run].size() >= kMaxPerScript) {
+      run = static_cast<int>(runs.size());
+      runs.emplace_back();
     }
-    members[slot].push_back(i);
+    runs[run].push_back(i);
+  }
+  std::vector<storage::RedisCommand> cmds;
+  std::vector<std::vector<size_t>> members;
+  std::vector<std::vector<const std::vector<size_t>*>> call_runs;
+  for (const auto& run : runs) {
+    if (cmds.empty() || !options_.single_redis || members.back().size() + run.size() > kMaxPerScript) {
+      cmds.emplace_back();
+      members.emplace_back();
+      call_runs.emplace_back();
+    }
+    call_runs.back().push_back(&run);
+    members.back().insert(members.back().end(), run.begin(), run.end());
   }
   for (size_t c = 0; c < cmds.size(); ++c) {
-    auto& cmd = cmds[c];
-    cmd.back() = absl::StrCat(members[c].size());
-    cmd.reserve(cmd.size() + 2 * members[c].size());
-    for (size_t i : members[c]) cmd.push_back(std::move(items[i].dedup_id));
-    for (size_t i : members[c]) cmd.push_back(std::move(items[i].payload));
+    const auto& groups = call_runs[c];
+    storage::RedisCommand& cmd = cmds[c];
+    cmd = storage::RedisScript::Call(static_cast<int>(4 * groups.size()));
+    cmd.reserve(cmd.size() + 8 * groups.size() + 2 * members[c].size() + 4);
+    for (const auto* run : groups) {
+      const uint32_t p = items[run->front()].partition;
+      cmd.push_back(keys::EventStream(p));
+      cmd.push_back(keys::DedupBucket(options_.workspace, p, bucket));
+      cmd.push_back(keys::DedupBucket(options_.workspace, p, bucket - 1));
+      cmd.push_back(keys::DedupBucket(options_.workspace, p, bucket + 1));
+    }
+    cmd.push_back(expire_at);
+    cmd.push_back(trim);
+    cmd.push_back(threshold);
+    cmd.push_back(absl::StrCat(groups.size()));
+    for (const auto* run : groups) {
+      cmd.push_back(absl::StrCat(run->size()));
+      for (size_t i : *run) cmd.push_back(std::move(items[i].dedup_id));
+      for (size_t i : *run) cmd.push_back(std::move(items[i].payload));
+    }
   }
 
   // After a Redis restart (empty script cache) only the calls answered NOSCRIPT run again.

@@ -1,12 +1,13 @@
 // The append: each envelope goes into its stream partition unless its message id is among
-// the partition's dedup markers, atomically, by one Lua script per partition run: the ids
+// the partition's dedup markers, atomically, by one Lua script: per partition run the ids
 // are checked against the markers of the current dedup window and of its neighbours (three
-// SMISMEMBER for the whole run), the new envelopes are appended (XADD, trimmed by MAXLEN ~
-// or MINID ~), then their ids are added to the current window's set (one SADD). A marker is
-// remembered for at least the dedup window and at most about twice it. The marker sets
-// live in the partition's slot (keys::DedupBucket), so the script is single-slot and works
-// on Redis Cluster. A whole batch is one pipelined round trip: one EVALSHA per partition
-// (at most kMaxPerScript envelopes each), keeping each partition's order.
+// SMISMEMBER for the whole run), the new envelopes are appended (XADD), the stream trimmed
+// once (XTRIM MAXLEN ~ or MINID ~), then their ids are added to the current window's set
+// (one SADD). A marker is remembered for at least the dedup window and at most about twice
+// it. The marker sets live in the partition's slot (keys::DedupBucket), so a run's keys are
+// single-slot and work on Redis Cluster. A whole batch is one pipelined round trip: on a
+// single Redis one EVALSHA carries the runs of every partition (up to kMaxPerScript
+// envelopes), on Cluster one EVALSHA per run; each partition keeps its order.
 #pragma once
 
 #include <cstdint>
@@ -45,7 +46,7 @@ class EventAppender {
   // id was linked in between), so the marker of that attempt is found where it was set.
   absl::StatusOr<std::vector<bool>> AppendedBefore(const std::vector<std::pair<uint32_t, std::string>>& markers);
 
-  // Max envelopes per script call, so one call never blocks Redis for long.
+  // Max envelopes per script call (and per run), so one call never blocks Redis for long.
   static constexpr size_t kMaxPerScript = 128;
 
  private:

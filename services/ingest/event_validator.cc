@@ -23,6 +23,11 @@ std::optional<FieldError> CheckAmount(const std::string& field, double value) {
 }  // namespace
 
 std::optional<FieldError> EventValidator::Validate(const Event& event, absl::Time now) const {
+  std::string serialized;
+  return Validate(event, now, &serialized);
+}
+
+std::optional<FieldError> EventValidator::Validate(const Event& event, absl::Time now, std::string* serialized) const {
   if (event.type() == journey::common::v1::EVENT_TYPE_UNSPECIFIED) {
     return FieldError{"type", "required", "is required (track, identify, page, screen, alias or group)"};
   }
@@ -30,7 +35,8 @@ std::optional<FieldError> EventValidator::Validate(const Event& event, absl::Tim
   if (event.type() == journey::common::v1::EVENT_TYPE_TRACK && event.name().empty()) {
     return FieldError{"name", "required", "is required for a track call (the event name)"};
   }
-  const size_t bytes = event.ByteSizeLong();
+  StringFieldWalker::SerializeQuietly(event, serialized);
+  const size_t bytes = serialized->size();
   if (bytes > limits_.max_event_bytes) {
     return FieldError{"event", "too_large",
                       absl::StrFormat("is %d bytes, over the limit of %d", bytes, limits_.max_event_bytes)};
@@ -47,7 +53,7 @@ std::optional<FieldError> EventValidator::Validate(const Event& event, absl::Tim
     return FieldError{"products", "too_many",
                       absl::StrFormat("has %d items, over the limit of %d", event.products_size(), limits_.max_products)};
   }
-  if (auto err = strings_.Check(event)) return err;
+  if (auto err = strings_.CheckSerialized(*serialized)) return err;
   if (auto err = CheckAmounts(event)) return err;
   if (!event.currency().empty() && !IsIsoCurrency(event.currency())) {
     return FieldError{"currency", "unknown_currency", absl::StrCat("is not an ISO 4217 code: ", event.currency())};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "absl/time/time.h"
 #include "journey/common/v1/common.pb.h"
@@ -19,6 +20,12 @@ class EventValidator {
   // The first rule the event breaks, or nullopt when it is acceptable. `now` bounds the
   // timestamp (limits.max_future, limits.max_age).
   std::optional<FieldError> Validate(const journey::common::v1::Event& event, absl::Time now) const;
+  // The same, leaving the event's serialized bytes in `*serialized` (when they were needed:
+  // always once the ids and the name pass). The size limit and the string rules are checked
+  // on these bytes, and the caller appends them inside the stream envelope, so an accepted
+  // event is serialized exactly once.
+  std::optional<FieldError> Validate(const journey::common::v1::Event& event, absl::Time now,
+                                     std::string* serialized) const;
 
   const IngestLimits& limits() const { return limits_; }
 

@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "common/storage/keys.h"
 #include "common/time/proto_time.h"
+#include "services/ingest/envelope_writer.h"
 #include "services/ingest/event_normalizer.h"
 
 namespace journey::ingest {
@@ -50,7 +51,7 @@ absl::Status IngestLogic::CheckBatch(int event_count, size_t bytes) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(const std::vector<Event>& events,
+absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(EventRefs events,
                                                            const std::vector<size_t>& valid) {
   // Round trip 1: every id of the call whose link we need, once.
   std::vector<std::string> ids;
@@ -59,8 +60,8 @@ absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(const std::vector<Eve
     if (!id.empty() && seen.emplace(id, ids.size()).second) ids.push_back(id);
   };
   for (size_t i : valid) {
-    want(PrimaryId(events[i]));
-    want(LinkFrom(events[i]));
+    want(PrimaryId(*events[i]));
+    want(LinkFrom(*events[i]));
   }
   auto linked = identity_.Lookup(ids);
   if (!linked.ok()) return linked.status();
@@ -77,10 +78,10 @@ absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(const std::vector<Eve
   std::vector<IdentityLink> new_links;
   std::vector<size_t> link_event;
   for (size_t i : valid) {
-    const std::string& primary = PrimaryId(events[i]);
+    const std::string& primary = PrimaryId(*events[i]);
     auto it = canon.find(primary);
     r.canonical[i] = it == canon.end() ? primary : it->second;
-    const std::string& from = LinkFrom(events[i]);
+    const std::string& from = LinkFrom(*events[i]);
     if (from.empty() || from == r.canonical[i]) continue;
     auto link = canon.find(from);
     if (link == canon.end()) {
@@ -108,7 +109,7 @@ absl::StatusOr<IngestLogic::Resolved> IngestLogic::Resolve(const std::vector<Eve
   return r;
 }
 
-absl::StatusOr<std::vector<bool>> IngestLogic::AppendedBefore(const std::vector<Event>& events,
+absl::StatusOr<std::vector<bool>> IngestLogic::AppendedBefore(EventRefs events,
                                                              const std::vector<size_t>& valid,
                                                              const std::vector<std::string>& canonical) {
   // A retry of an anonymous event first sent before its id was linked now resolves to the
@@ -118,9 +119,9 @@ absl::StatusOr<std::vector<bool>> IngestLogic::AppendedBefore(const std::vector<
   std::vector<std::pair<uint32_t, std::string>> markers;
   std::vector<size_t> probed;
   for (size_t i : valid) {
-    const std::string& primary = PrimaryId(events[i]);
+    const std::string& primary = PrimaryId(*events[i]);
     if (canonical[i] == primary) continue;
-    markers.emplace_back(keys::PartitionOf(primary, append_.partitions), events[i].message_id());
+    markers.emplace_back(keys::PartitionOf(primary, append_.partitions), events[i]->message_id());
     probed.push_back(i);
   }
   auto found = appender_.AppendedBefore(markers);
@@ -146,14 +147,22 @@ absl::Status IngestLogic::CheckLag(const Resolved& r, const std::vector<size_t>&
 }
 
 absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event> events) {
+  std::vector<Event*> refs;
+  refs.reserve(events.size());
+  for (Event& e : events) refs.push_back(&e);
+  return IngestInPlace(refs);
+}
+
+absl::StatusOr<std::vector<EventOutcome>> IngestLogic::IngestInPlace(EventRefs events) {
   const absl::Time now = deps_.clock->Now();
   std::vector<EventOutcome> out(events.size());
   std::vector<size_t> valid;
   valid.reserve(events.size());
+  std::vector<std::string> serialized(events.size());  // what the validator checked, appended as is
   for (size_t i = 0; i < events.size(); ++i) {
-    std::optional<FieldError> err = NormalizeEvent(&events[i], now);
-    if (!err) err = validator_.Validate(events[i], now);
-    out[i].message_id = events[i].message_id();
+    std::optional<FieldError> err = NormalizeEvent(events[i], now);
+    if (!err) err = validator_.Validate(*events[i], now, &serialized[i]);
+    out[i].message_id = events[i]->message_id();
     if (err) {
       deps_.metrics->Rejected(err->reason);
       out[i].error = std::move(err);
@@ -174,12 +183,14 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
   std::vector<AppendItem> items;
   std::vector<size_t> item_of(events.size(), SIZE_MAX);
   items.reserve(valid.size());
+  // The envelope's fields other than kind and event (AppendEnvelope writes those around the
+  // bytes the validator serialized).
   EventEnvelope env;
   prototime::ToProto(now, env.mutable_ingested_at());
   env.set_workspace_id(append_.workspace);
   env.set_schema_version(1);
   for (size_t i : valid) {
-    Event& e = events[i];
+    const Event& e = *events[i];
     const std::string& canonical = resolved->canonical[i];
     out[i].canonical_user_id = canonical;
     const std::string& from = resolved->merge_from[i];
@@ -187,24 +198,20 @@ absl::StatusOr<std::vector<EventOutcome>> IngestLogic::Ingest(std::vector<Event>
       AppendItem merge;
       merge.partition = keys::PartitionOf(from, append_.partitions);
       merge.dedup_id = absl::StrCat(e.message_id(), "#merge");
-      env.set_kind(journey::common::v1::ENVELOPE_KIND_MERGE);
       env.set_canonical_user_id(canonical);
       env.set_previous_id(from);
       env.set_partition(merge.partition);
-      *env.mutable_event() = e;
-      merge.payload = env.SerializeAsString();
+      AppendEnvelope(journey::common::v1::ENVELOPE_KIND_MERGE, serialized[i], env, &merge.payload);
       items.push_back(std::move(merge));
     }
     if ((*seen)[i]) continue;  // appended by an earlier attempt, in another partition
     AppendItem item;
     item.partition = keys::PartitionOf(canonical, append_.partitions);
     item.dedup_id = e.message_id();
-    env.set_kind(journey::common::v1::ENVELOPE_KIND_EVENT);
     env.set_canonical_user_id(canonical);
     env.clear_previous_id();
     env.set_partition(item.partition);
-    env.mutable_event()->Swap(&e);
-    item.payload = env.SerializeAsString();
+    AppendEnvelope(journey::common::v1::ENVELOPE_KIND_EVENT, serialized[i], env, &item.payload);
     item_of[i] = items.size();
     items.push_back(std::move(item));
   }

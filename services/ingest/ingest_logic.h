@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "common/storage/redis_client.h"
 #include "common/time/clock.h"
 #include "journey/common/v1/common.pb.h"
@@ -47,6 +48,11 @@ class IngestLogic {
   // retry), ResourceExhausted (consumers lag behind: retry later), Internal.
   absl::StatusOr<std::vector<EventOutcome>> Ingest(std::vector<journey::common::v1::Event> events);
 
+  // The same on events the caller owns (a request's repeated field), normalized in place:
+  // no event is moved or copied.
+  using EventRefs = absl::Span<journey::common::v1::Event* const>;
+  absl::StatusOr<std::vector<EventOutcome>> IngestInPlace(EventRefs events);
+
   // Limits of one batch as a whole; InvalidArgument naming "events" when broken.
   absl::Status CheckBatch(int event_count, size_t bytes) const;
 
@@ -58,9 +64,9 @@ class IngestLogic {
     std::vector<std::string> canonical;   // per event
     std::vector<std::string> merge_from;  // per event: id whose state joins canonical ("" = none)
   };
-  absl::StatusOr<Resolved> Resolve(const std::vector<journey::common::v1::Event>& events,
+  absl::StatusOr<Resolved> Resolve(EventRefs events,
                                    const std::vector<size_t>& valid);
-  absl::StatusOr<std::vector<bool>> AppendedBefore(const std::vector<journey::common::v1::Event>& events,
+  absl::StatusOr<std::vector<bool>> AppendedBefore(EventRefs events,
                                                   const std::vector<size_t>& valid,
                                                   const std::vector<std::string>& canonical);
   absl::Status CheckLag(const Resolved& resolved, const std::vector<size_t>& valid) const;

@@ -26,9 +26,11 @@ class CountingRedis final : public storage::RedisClient {
   absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
                                                             absl::Duration timeout) override {
     ++round_trips;
+    for (const auto& c : cmds) script_calls += !c.empty() && c.front() == "EVALSHA" ? 1 : 0;
     return inner_->Pipeline(cmds, timeout);
   }
   std::atomic<int> round_trips{0};
+  std::atomic<int> script_calls{0};
 
  private:
   storage::RedisClient* inner_;
@@ -135,6 +137,55 @@ TEST_F(IngestLogicTest, ABatchIsAConstantNumberOfRoundTrips) {
   batch.back().set_anonymous_id("anon-10");
   ASSERT_TRUE(logic_->Ingest(batch).ok());
   EXPECT_LE(counting_->round_trips.load(), 4);  // lookups, links, dedup probes, appends
+}
+
+// On a single Redis one script call carries the runs of all partitions (up to
+// EventAppender::kMaxPerScript envelopes), on Cluster one call per partition run; either way
+// each partition gets its events once and in order, and a retry appends nothing.
+TEST_F(IngestLogicTest, AppendCallsSpanPartitionsOnASingleRedisOnly) {
+  for (bool single : {true, false}) {
+    SCOPED_TRACE(single ? "single Redis" : "Cluster layout");
+    ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
+    AppendOptions append = append_;
+    append.single_redis = single;
+    IngestLogic logic(IngestDeps{counting_.get(), &clock_, nullptr, nullptr}, IngestLimits{}, append);
+    std::vector<Event> batch;
+    for (int i = 0; i < 300; ++i) {
+      batch.push_back(Track("s" + std::to_string(i), "user-" + std::to_string(i % 7), "", "Product Viewed"));
+    }
+    ASSERT_TRUE(logic.Ingest(batch).ok());  // loads the script
+    for (auto& e : batch) e.set_message_id(e.message_id() + "-2");
+    counting_->script_calls = 0;
+    auto out = logic.Ingest(batch);
+    ASSERT_TRUE(out.ok());
+    std::set<uint32_t> partitions;
+    for (int u = 0; u < 7; ++u) partitions.insert(keys::PartitionOf("user-" + std::to_string(u), append.partitions));
+    if (single) {
+      EXPECT_EQ(counting_->script_calls.load(), 3);  // 300 envelopes, at most 128 a call
+    } else {
+      EXPECT_GE(counting_->script_calls.load(), static_cast<int>(partitions.size()));
+    }
+    for (const auto& o : *out) EXPECT_FALSE(o.duplicate || o.stream_id.empty()) << o.message_id;
+
+    counting_->script_calls = 0;
+    auto again = logic.Ingest(batch);
+    ASSERT_TRUE(again.ok());
+    for (const auto& o : *again) EXPECT_TRUE(o.duplicate) << o.message_id;
+
+    // Per user: both rounds, each in the order sent.
+    for (int u = 0; u < 7; ++u) {
+      const std::string user = "user-" + std::to_string(u);
+      std::vector<std::string> ids;
+      for (const auto& env : Stream(user)) {
+        if (env.canonical_user_id() == user) ids.push_back(env.event().message_id());
+      }
+      std::vector<std::string> expected;
+      for (const char* suffix : {"", "-2"}) {
+        for (int i = u; i < 300; i += 7) expected.push_back("s" + std::to_string(i) + suffix);
+      }
+      EXPECT_EQ(ids, expected) << user;
+    }
+  }
 }
 
 TEST_F(IngestLogicTest, AnonymousVisitorWhoLogsInAndBuysBecomesOneCustomer) {

@@ -42,8 +42,9 @@ struct AppendOptions {
   // Retention by age instead: when non-zero, XADD ... MINID ~ <now - age> (entries older
   // than this go, whatever their number) replaces the MAXLEN bound.
   absl::Duration stream_max_age = absl::ZeroDuration();
-  // A single Redis (not Cluster): commands may read keys of different slots (one MGET for
-  // the alias lookups of a call instead of one GET per id).
+  // A single Redis (not Cluster): commands may touch keys of different slots (one MGET for
+  // the alias lookups of a call instead of one GET per id; one append script call for the
+  // runs of all partitions instead of one per partition).
   bool single_redis = false;
 };
 

@@ -67,13 +67,12 @@ grpc::Status IngestService::Batch(grpc::ServerContext* ctx, const v1::BatchReque
   if (!call.ok()) return call.status();
   if (auto st = logic_->CheckBatch(req->events_size(), req->ByteSizeLong()); !st.ok()) return server::ToGrpcStatus(st);
   // gRPC builds the request as a mutable object owned by this call and hands it over as
-  // const only through the generated signature (grpcpp/support/method_handler.h); moving
-  // the events out instead of deep-copying them is a fifth of the handler's CPU.
+  // const only through the generated signature (grpcpp/support/method_handler.h); the events
+  // are normalized where they are instead of deep-copied (a fifth of the handler's CPU) or
+  // moved into a vector (a twentieth).
   auto* request_events = const_cast<v1::BatchRequest*>(req)->mutable_events();
-  std::vector<Event> events;
-  events.reserve(request_events->size());
-  for (Event& e : *request_events) events.push_back(std::move(e));
-  auto outcomes = logic_->Ingest(std::move(events));
+  const std::vector<Event*> events(request_events->pointer_begin(), request_events->pointer_end());
+  auto outcomes = logic_->IngestInPlace(events);
   if (!outcomes.ok()) return server::ToGrpcStatus(outcomes.status());
   for (size_t i = 0; i < outcomes->size(); ++i) {
     const EventOutcome& o = (*outcomes)[i];
@@ -98,10 +97,9 @@ grpc::Status IngestService::StreamEvents(grpc::ServerContext* ctx, grpc::ServerR
   while (reader->Read(&req)) {
     if (auto st = logic_->CheckBatch(req.events_size(), req.ByteSizeLong()); !st.ok()) return server::ToGrpcStatus(st);
     const int64_t base = summary->received();
-    std::vector<Event> events(std::make_move_iterator(req.mutable_events()->begin()),
-                              std::make_move_iterator(req.mutable_events()->end()));
+    const std::vector<Event*> events(req.mutable_events()->pointer_begin(), req.mutable_events()->pointer_end());
     summary->set_received(base + static_cast<int64_t>(events.size()));
-    auto outcomes = logic_->Ingest(std::move(events));
+    auto outcomes = logic_->IngestInPlace(events);
     // Unavailable / ResourceExhausted end the stream: the sender retries from the last
     // summary it has; dedup by message_id makes resending accepted events harmless.
     if (!outcomes.ok()) return server::ToGrpcStatus(outcomes.status());

@@ -1,7 +1,10 @@
 // Length and UTF-8 checks on every string of a message, nested messages and maps included.
 // Which fields can hold a string is worked out once per message type by reflection, so a
-// field added to the proto later is covered without touching this code; a check then visits
-// only those fields and spells out a field path only when something is wrong.
+// field added to the proto later is covered without touching this code. A check reads the
+// message's serialized bytes (which the caller needs anyway, for the size limit and the
+// stream envelope): reading the wire is several times cheaper than asking Reflection for
+// each field, and only the fields present on the wire are visited. A field path is spelled
+// out only when something is wrong.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "services/ingest/field_error.h"
@@ -33,7 +37,16 @@ class StringFieldWalker {
 
   // The first string that is not valid UTF-8 or too long, with its path
   // ("context.page_url", "products[2].name", "properties.color"), or nullopt.
+  // `serialized` is a message of the root type in the protobuf wire format.
+  std::optional<FieldError> CheckSerialized(absl::string_view serialized) const;
+
+  // The same on a message object (serialized here first; see SerializeQuietly).
   std::optional<FieldError> Check(const google::protobuf::Message& message) const;
+
+  // SerializeToString without protobuf's error log for a string that is not valid UTF-8
+  // (such a message is what the check exists to reject; a log line per bad event would let
+  // a sender flood the log).
+  static void SerializeQuietly(const google::protobuf::Message& message, std::string* out);
 
  private:
   enum class Kind { kString, kRepeatedString, kMessage, kRepeatedMessage, kMap };
@@ -46,12 +59,14 @@ class StringFieldWalker {
   };
   struct Plan {
     std::vector<Field> fields;
-    bool complete = false;  // false while its fields are being worked out (recursive types)
+    std::vector<int> by_number;  // field number -> index into fields, -1 = nothing to check
+    bool complete = false;       // false while its fields are being worked out (recursive types)
+    const Field* Find(uint64_t number) const;
   };
 
   const Plan* Build(const google::protobuf::Descriptor* type, bool top_level);
-  std::optional<FieldError> Walk(const google::protobuf::Message& message, const Plan& plan) const;
-  std::optional<FieldError> WalkMap(const google::protobuf::Message& message, const Field& field) const;
+  std::optional<FieldError> Walk(absl::string_view wire, const Plan& plan) const;
+  std::optional<FieldError> WalkMapEntry(absl::string_view entry, const Field& field) const;
 
   Limits limits_;
   std::map<std::pair<const google::protobuf::Descriptor*, bool>, Plan> plans_;  // stable addresses

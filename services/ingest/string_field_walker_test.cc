@@ -44,5 +44,28 @@ TEST(StringFieldWalker, ChecksEveryLevelOfARecursiveType) {
   EXPECT_EQ(err->reason, "too_long");
 }
 
+// The walk reads the wire: fields it does not know (a newer sender's, a group of an old
+// one) are skipped, and bytes that are not a message are refused rather than misread.
+TEST(StringFieldWalker, SkipsUnknownFieldsAndRefusesMalformedBytes) {
+  const StringFieldWalker walker = StructWalker();
+  google::protobuf::Struct s;
+  (*s.mutable_fields())["k"].set_string_value("fine");
+  std::string wire = s.SerializeAsString();
+  // Unknown field 9 as a varint, a fixed64, and a group holding a string; then field 1 again.
+  wire += std::string("\x48\x05", 2) + std::string("\x49", 1) + std::string(8, '\0') +
+          std::string("\x4B\x0A\x01\xFF\x4C", 5);
+  EXPECT_FALSE(walker.CheckSerialized(wire).has_value());
+
+  google::protobuf::Struct bad;
+  (*bad.mutable_fields())["k"].set_string_value(std::string(17, 'x'));
+  auto err = walker.CheckSerialized(wire + bad.SerializeAsString());
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->field, "fields.k.string_value");
+
+  err = walker.CheckSerialized(std::string("\x0A\x7F", 2));  // a length past the end
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->reason, "invalid");
+}
+
 }  // namespace
 }  // namespace journey::ingest
