@@ -1,5 +1,7 @@
 #include "services/recommend/feedback.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -299,6 +301,7 @@ void Feedback::Start() {
     }
     (void)Flush();  // what is in hand at shutdown
   });
+  pthread_setname_np(thread_.native_handle(), "rec-feedback");
 }
 
 void Feedback::Stop() {
