@@ -1,0 +1,28 @@
+// The UTC day of a time as "YYYYMMDD", the form every per-day Redis key uses (caps,
+// orchestration caps). The hot path needs it several times a request; formatting through
+// the time-zone library costs more than the rest of building the keys, so each thread
+// keeps the last day it formatted and formats again only when the day changes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace journey {
+
+inline const std::string& UtcDay(absl::Time t) {
+  struct LastDay {
+    int64_t day = INT64_MIN;
+    std::string text;
+  };
+  thread_local LastDay last;
+  const int64_t day = absl::ToUnixSeconds(t) / 86400 - (absl::ToUnixSeconds(t) % 86400 < 0 ? 1 : 0);
+  if (day != last.day) {
+    last.text = absl::FormatTime("%Y%m%d", t, absl::UTCTimeZone());
+    last.day = day;
+  }
+  return last.text;
+}
+
+}  // namespace journey
