@@ -17,7 +17,8 @@ inline const std::string& UtcDay(absl::Time t) {
     std::string text;
   };
   thread_local LastDay last;
-  const int64_t day = absl::ToUnixSeconds(t) / 86400 - (absl::ToUnixSeconds(t) % 86400 < 0 ? 1 : 0);
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  const int64_t day = seconds / 86400 - (seconds % 86400 < 0 ? 1 : 0);  // floor, also before 1970
   if (day != last.day) {
     last.text = absl::FormatTime("%Y%m%d", t, absl::UTCTimeZone());
     last.day = day;
