@@ -98,6 +98,7 @@ struct Phase {
   double elapsed_s = 0;
   double process_cpu_s = 0;  // user + system of this process during the phase
   double redis_cpu_s = -1;   // of the private redis-server; -1 = not known (--redis_url)
+  int64_t context_switches = 0;  // of this process's threads during the phase
   std::map<std::string, double> thread_cpu_s;  // by thread name (threads that ended are missing)
 };
 
@@ -122,10 +123,12 @@ void Report(const char* name, Phase& phase, bool last) {
   const double per_request_us = v.empty() ? 0.0 : 1e6 / static_cast<double>(v.size());
   std::printf("  \"%s\": {\"requests\": %zu, \"achieved_rps\": %.0f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
               "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"errors\": %lld, \"degraded\": %lld, "
-              "\"process_cpu_us_per_request\": %.1f, \"redis_cpu_us_per_request\": %.1f},\n",
+              "\"process_cpu_us_per_request\": %.1f, \"redis_cpu_us_per_request\": %.1f, "
+              "\"context_switches_per_request\": %.1f},\n",
               name, v.size(), v.size() / phase.elapsed_s, q(0.5), q(0.99), q(0.999), v.empty() ? 0.0 : v.back() / 1e6,
               static_cast<long long>(phase.errors.load()), static_cast<long long>(phase.degraded.load()),
-              phase.process_cpu_s * per_request_us, phase.redis_cpu_s < 0 ? -1.0 : phase.redis_cpu_s * per_request_us);
+              phase.process_cpu_s * per_request_us, phase.redis_cpu_s < 0 ? -1.0 : phase.redis_cpu_s * per_request_us,
+              v.empty() ? 0.0 : static_cast<double>(phase.context_switches) / static_cast<double>(v.size()));
   std::printf("  \"%s_thread_cpu_us_per_request\": {", name);
   bool first = true;
   for (const auto& [thread, cpu] : phase.thread_cpu_s) {
@@ -143,6 +146,7 @@ void Absorb(Phase& into, const Phase& from) {
   into.degraded += from.degraded.load();
   into.elapsed_s += from.elapsed_s;
   into.process_cpu_s += from.process_cpu_s;
+  into.context_switches += from.context_switches;
   into.redis_cpu_s = from.redis_cpu_s < 0 ? -1 : std::max(0.0, into.redis_cpu_s) + from.redis_cpu_s;
   for (const auto& [thread, cpu] : from.thread_cpu_s) into.thread_cpu_s[thread] += cpu;
 }
@@ -163,9 +167,10 @@ experiments:
   - {id: bench-offers, layer: offers, variants: [{id: control}, {id: same-offers}]}
 )";
 
-// The load generator's client side: calls leave from the pacing thread and complete on one
-// completion-queue thread, without the hops of the callback API's executor, so the client
-// takes as little as it can of the two cores the server and Redis share. Each tag is a
+// The load generator's client side: calls leave from the pacing thread, and the same thread
+// collects their completions from one completion queue while it waits for the next send
+// time. A separate completion thread (as this bench had) costs a thread wake-up per call
+// on top of the pacer's own, on the two cores the server and Redis share. Each tag is a
 // ClientCall, deleted after Done().
 struct ClientCall {
   virtual ~ClientCall() = default;
@@ -174,46 +179,58 @@ struct ClientCall {
 
 class ClientCompletions {
  public:
-  ClientCompletions()
-      : thread_([this] {
-          void* tag = nullptr;
-          bool ok = false;
-          while (cq_.Next(&tag, &ok)) {
-            auto* call = static_cast<ClientCall*>(tag);
-            call->Done();
-            delete call;
-          }
-        }) {
-    pthread_setname_np(thread_.native_handle(), "bench-client");
-  }
   ~ClientCompletions() {
     cq_.Shutdown();
-    thread_.join();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_.Next(&tag, &ok)) Complete(tag);
   }
   grpc::CompletionQueue* cq() { return &cq_; }
 
+  // Completes the calls that finish before `until`; returns at `until`.
+  void CompleteUntil(SteadyClock::time_point until) {
+    void* tag = nullptr;
+    bool ok = false;
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - SteadyClock::now()).count();
+      if (left <= 0) return;
+      // gRPC's clock for this wait: the monotonic one, as steady_clock.
+      const gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(left, GPR_TIMESPAN));
+      if (cq_.AsyncNext(&tag, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) return;
+      Complete(tag);
+    }
+  }
+
  private:
+  static void Complete(void* tag) {
+    auto* call = static_cast<ClientCall*>(tag);
+    call->Done();
+    delete call;
+  }
   grpc::CompletionQueue cq_;
-  std::thread thread_;
 };
 
-// Issues `issue(i, intended_start, on_done)` at the fixed rate and waits for completions.
+// Issues `issue(i, intended_start)` at the fixed rate, completing calls in between, and
+// waits for the rest.
 template <typename Issue>
-void RunOpenLoop(double rate, double seconds, pid_t redis_pid, Phase& phase, Issue issue) {
+void RunOpenLoop(double rate, double seconds, pid_t redis_pid, Phase& phase, ClientCompletions& completions,
+                 Issue issue) {
   const double cpu_before = bench::SelfCpuSeconds(), redis_before = OtherProcessCpuSeconds(redis_pid);
   const std::map<std::string, double> threads_before = CpuByThreadName();
+  const int64_t switches_before = bench::SelfContextSwitches();
   const int64_t n = static_cast<int64_t>(rate * seconds);
   phase.latency_ns.assign(n, 0);
   const auto period = std::chrono::nanoseconds(static_cast<int64_t>(1e9 / rate));
   const auto start = SteadyClock::now() + std::chrono::milliseconds(10);
   for (int64_t i = 0; i < n; ++i) {
     const auto intended = start + i * period;
-    std::this_thread::sleep_until(intended);
+    completions.CompleteUntil(intended);
     issue(i, intended);
   }
-  while (phase.done.load() < n) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (phase.done.load() < n) completions.CompleteUntil(SteadyClock::now() + std::chrono::milliseconds(1));
   phase.elapsed_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
   phase.process_cpu_s = bench::SelfCpuSeconds() - cpu_before;
+  phase.context_switches = bench::SelfContextSwitches() - switches_before;
   if (redis_before >= 0) phase.redis_cpu_s = OtherProcessCpuSeconds(redis_pid) - redis_before;
   for (const auto& [thread, cpu] : CpuByThreadName()) {
     auto before = threads_before.find(thread);
@@ -347,6 +364,9 @@ int main(int argc, char** argv) {
   const double rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
   const pid_t redis_pid = private_redis != nullptr ? private_redis->pid() : -1;
 
+  // This thread paces the load; named only now, so no thread started above inherits it.
+  pthread_setname_np(pthread_self(), "bench-pacer");
+
   // Warm-up (connections, allocator, caches), not measured.
   for (int i = 0; i < 200; ++i) {
     grpc::ClientContext ctx;
@@ -363,7 +383,7 @@ int main(int argc, char** argv) {
     empty_request = grpc::ByteBuffer(&nothing, 1);
   }
   ClientCompletions completions;
-  RunOpenLoop(rate, seconds, redis_pid, empty, [&](int64_t i, SteadyClock::time_point intended) {
+  RunOpenLoop(rate, seconds, redis_pid, empty, completions, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call final : ClientCall {
       Phase* phase;
       int64_t i;
@@ -398,7 +418,7 @@ int main(int argc, char** argv) {
     req.set_limit(10);
   }
   auto run_recommend = [&](Phase& recommend, double seconds) {
-  RunOpenLoop(rate, seconds, redis_pid, recommend, [&](int64_t i, SteadyClock::time_point intended) {
+  RunOpenLoop(rate, seconds, redis_pid, recommend, completions, [&](int64_t i, SteadyClock::time_point intended) {
     struct Call final : ClientCall {
       Phase* phase;
       int64_t i;

@@ -1,5 +1,7 @@
 #include "services/recommend/experiment_recorder.h"
 
+#include <pthread.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -250,6 +252,7 @@ void ExperimentRecorder::Start() {
     }
     (void)Flush();  // what is in hand at shutdown
   });
+  pthread_setname_np(thread_.native_handle(), "rec-exposures");
 }
 
 void ExperimentRecorder::Stop() {

@@ -1,5 +1,7 @@
 #include "services/recommend/feedback.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -10,6 +12,7 @@
 #include "common/log/log.h"
 #include "common/orchestration/action_outbox.h"
 #include "common/storage/keys.h"
+#include "common/time/utc_day.h"
 
 namespace journey::recommend {
 namespace {
@@ -108,7 +111,7 @@ void Feedback::OnServed(const ServedRecommendation& served) {
   *record.mutable_served_at() = ToProto(served.served_at);
   const std::string bytes = record.SerializeAsString();
   const std::string ttl = std::to_string(absl::ToInt64Seconds(options_.record_ttl));
-  const std::string day = absl::FormatTime("%Y%m%d", served.served_at, absl::UTCTimeZone());
+  const std::string& day = UtcDay(served.served_at);
   const std::string cap_day = keys::RecommendCapsDay(options_.workspace, served.user_id, day);
   const std::string cap_life = keys::RecommendCapsLifetime(options_.workspace, served.user_id);
 
@@ -302,6 +305,7 @@ void Feedback::Start() {
     }
     (void)Flush();  // what is in hand at shutdown
   });
+  pthread_setname_np(thread_.native_handle(), "rec-feedback");
 }
 
 void Feedback::Stop() {

@@ -179,6 +179,15 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   // Reasons only for what is returned: they are strings, and most candidates are not.
   std::vector<RankedOffer> out;
   int per_kind[v1::OfferKind_ARRAYSIZE] = {};
+  // The same for every offer of the answer: built once, copied into each.
+  std::string stage_reason, placement_reason;
+  if (!variant.baseline) {
+    stage_reason = customer.degraded ? "fallback: customer state unavailable"
+                                     : absl::StrCat("stage: ", HumanName(customer.stage));
+    if (customer.placement != v1::PLACEMENT_UNSPECIFIED) {
+      placement_reason = absl::StrCat("placement: ", HumanName(PlacementName(customer.placement)));
+    }
+  }
   for (size_t n = 0; n < scored.size() && out.size() < limit; ++n) {
     if (n == head) std::sort(scored.begin() + head, scored.end(), better);  // rare: the head ran out
     const Scored& s = scored[n];
@@ -192,10 +201,10 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
       out.push_back(std::move(r));
       continue;
     }
-    r.reasons.push_back(customer.degraded ? "fallback: customer state unavailable"
-                                          : absl::StrCat("stage: ", HumanName(customer.stage)));
+    r.reasons.reserve(4);
+    r.reasons.push_back(stage_reason);
     if (customer.placement != v1::PLACEMENT_UNSPECIFIED && s.offer->placement_mask != 0) {
-      r.reasons.push_back(absl::StrCat("placement: ", HumanName(PlacementName(customer.placement))));
+      r.reasons.push_back(placement_reason);
     }
     if (s.matched_segment != nullptr) {
       r.reasons.push_back(absl::StrCat("segment: ", HumanName(*s.matched_segment)));

@@ -2,6 +2,8 @@
 // refresh). Stop() wakes it at once.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,6 +37,7 @@ class PeriodicTask final : public server::BackgroundWorker {
         if (cv_.wait_for(lock, absl::ToChronoMilliseconds(interval_), [&] { return stop_; })) return;
       }
     });
+    pthread_setname_np(thread_.native_handle(), "rec-periodic");
   }
   void Stop() override {
     {

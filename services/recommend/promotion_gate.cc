@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/orchestration/quiet_hours.h"
 #include "common/storage/keys.h"
+#include "common/time/utc_day.h"
 
 namespace journey::recommend {
 namespace {
@@ -55,7 +56,7 @@ void PromotionGate::Apply(const std::string& user_id, v1::Placement placement, c
                      orchestration::ReleaseTime(rules_, journey::common::v1::CHANNEL_EMAIL, now, time_zone) > now;
   if (!quiet) {
     storage::RedisCommand call = {"2",
-                                  keys::OrchestrationCapDay(workspace_, user_id, absl::FormatTime("%Y%m%d", now, absl::UTCTimeZone())),
+                                  keys::OrchestrationCapDay(workspace_, user_id, UtcDay(now)),
                                   keys::OrchestrationCooldown(workspace_, user_id),
                                   std::to_string(absl::ToUnixMillis(now)),
                                   std::to_string(wanted),

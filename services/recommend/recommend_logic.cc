@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/storage/keys.h"
+#include "common/time/utc_day.h"
 
 namespace journey::recommend {
 namespace {
@@ -62,7 +63,7 @@ RecommendLogic::Snapshots RecommendLogic::Read(std::string* uid, bool check_alia
                                                absl::Duration timeout, CustomerContext* customer) {
   Snapshots snap;
   const absl::Time give_up = absl::Now() + timeout;
-  const std::string day = absl::FormatTime("%Y%m%d", now, absl::UTCTimeZone());
+  const std::string& day = UtcDay(now);
   // All keys of one customer share the {uid} hash tag: one slot, one node on a Cluster.
   std::vector<storage::RedisCommand> cmds = {
       {"HMGET", keys::View(options_.workspace, *uid), std::string(keys::kViewJourneyField),

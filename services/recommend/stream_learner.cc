@@ -1,5 +1,7 @@
 #include "services/recommend/stream_learner.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +42,7 @@ StreamLearner::~StreamLearner() { Stop(); }
 void StreamLearner::Start() {
   stop_ = false;
   thread_ = std::thread([this] { Loop(); });
+  pthread_setname_np(thread_.native_handle(), "rec-learner");
 }
 
 void StreamLearner::Stop() {
