@@ -81,6 +81,10 @@ CallGate::CallGate(CallGateOptions options, KeyCache* keys, const Clock* clock, 
                       .Help("Inbound calls by gate outcome: admitted, unauthenticated, permission_denied, "
                             "rate_limited, deadline_cancelled")
                       .Register(*metrics);
+    for (const char* outcome :
+         {"admitted", "unauthenticated", "permission_denied", "rate_limited", "deadline_cancelled"}) {
+      outcome_counters_[outcome] = &decisions_->Add({{"outcome", outcome}});
+    }
   }
 }
 
@@ -92,7 +96,12 @@ CallGate* CallGate::Unchecked() {
 }
 
 void CallGate::Count(absl::string_view outcome) {
-  if (decisions_ != nullptr) decisions_->Add({{"outcome", std::string(outcome)}}).Increment();
+  if (decisions_ == nullptr) return;
+  if (auto it = outcome_counters_.find(outcome); it != outcome_counters_.end()) {
+    it->second->Increment();
+  } else {
+    decisions_->Add({{"outcome", std::string(outcome)}}).Increment();
+  }
 }
 
 bool CallGate::Enforcing() const {

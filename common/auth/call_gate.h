@@ -123,6 +123,9 @@ class CallGate {
   RateLimiter limiter_;
   SharedRateLimiter* shared_limiter_ = nullptr;
   prometheus::Family<prometheus::Counter>* decisions_ = nullptr;
+  // The counter of each outcome, found once: Family::Add builds and hashes a label map under
+  // the family's lock, which every call would pay.
+  std::map<std::string, prometheus::Counter*, std::less<>> outcome_counters_;
 
   std::mutex mu_;
   std::condition_variable wake_;
