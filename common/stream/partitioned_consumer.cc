@@ -27,14 +27,19 @@ constexpr char kReleaseScript[] =
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
-// "ms-seq" -> (ms, seq); a missing or malformed part reads as 0. Called a few times per
-// entry on the apply path, so it does not allocate.
-std::pair<uint64_t, uint64_t> ParseId(absl::string_view id) {
-  const size_t dash = id.find('-');
-  uint64_t ms = 0, seq = 0;
-  if (!absl::SimpleAtoi(id.substr(0, dash), &ms)) ms = 0;
-  if (dash != absl::string_view::npos && !absl::SimpleAtoi(id.substr(dash + 1), &seq)) seq = 0;
-  return {ms, seq};
+// One decimal part of an entry id; empty, non-digits or over 20 digits read as 0. Called a
+// few times per entry on the apply path, so it neither allocates nor goes through the general
+// number parser.
+uint64_t ParseIdPart(absl::string_view part) {
+  if (part.empty() || part.size() > 20) return 0;
+  uint64_t v = 0;
+  for (char c : part) {
+    if (c < '0' || c > '9') return 0;
+    const uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
+    if (next / 10 != v) return 0;  // overflow
+    v = next;
+  }
+  return v;
 }
 
 // Parses one stream's entries ([[id, [field, value, ...]], ...]). Entries trimmed away while
@@ -69,6 +74,7 @@ struct PartitionedConsumer::Metrics {
   prometheus::Counter* failures;
   prometheus::Gauge* owned;
   prometheus::Histogram* batch_seconds;
+  prometheus::Histogram* read_delay_seconds;
 };
 
 PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandler* handler,
@@ -98,25 +104,51 @@ PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandl
              .Register(*registry)
              .Add({{"group", options_.group}},
                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
+    metrics_->read_delay_seconds =
+        &prometheus::BuildHistogram()
+             .Name("journey_consumer_read_delay_seconds")
+             .Help("Age of a batch's oldest entry when read (its entry id's time to now; Redis's clock)")
+             .Register(*registry)
+             .Add({{"group", options_.group}},
+                  prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1});
   }
 }
 
 PartitionedConsumer::~PartitionedConsumer() { Stop(); }
 
+StreamPosition PartitionedConsumer::ParsePosition(absl::string_view id) {
+  const size_t dash = id.find('-');
+  StreamPosition p;
+  p.ms = ParseIdPart(id.substr(0, dash));
+  if (dash != absl::string_view::npos) p.seq = ParseIdPart(id.substr(dash + 1));
+  return p;
+}
+
 bool PartitionedConsumer::IdLessOrEqual(const std::string& a, const std::string& b) {
-  return ParseId(a) <= ParseId(b);
+  return ParsePosition(a) <= ParsePosition(b);
 }
 
 void PartitionedConsumer::Start() {
   if (running_.exchange(true)) return;
   lease_thread_ = std::thread([this] { LeaseLoop(); });
-  consume_thread_ = std::thread([this] { ConsumeLoop(); });
+  const size_t lanes = static_cast<size_t>(std::max(1, options_.apply_threads));
+  for (size_t i = 0; i < lanes; ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    lanes_.back()->index = i;
+  }
+  for (auto& lane : lanes_) {
+    Lane* l = lane.get();
+    l->thread = std::thread([this, l] { ConsumeLoop(l); });
+  }
 }
 
 void PartitionedConsumer::Stop() {
   if (!running_.exchange(false)) return;
   stop_cv_.notify_all();
-  if (consume_thread_.joinable()) consume_thread_.join();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  lanes_.clear();
   if (lease_thread_.joinable()) lease_thread_.join();
   ReleaseAll();
 }
@@ -243,45 +275,52 @@ void PartitionedConsumer::ReleaseAll() {
   owned_.clear();
 }
 
-void PartitionedConsumer::ConsumeLoop() {
+void PartitionedConsumer::ConsumeLoop(Lane* lane) {
   while (running_) {
     bool did_work = false;
-    ConsumeOnce(&did_work);
+    ConsumeOnce(lane, &did_work);
     // Found nothing: with block_read the next read blocks until an entry comes (no sleep
     // needed); while entries keep coming it polls, so batches fill up between reads.
-    idle_ = !did_work;
-    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
+    lane->idle = !did_work;
+    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !LaneWork(*lane).empty();
     if (!did_work && !next_blocks) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
     }
   }
-  FlushAcks();
+  FlushAcks(lane);
 }
 
-void PartitionedConsumer::FlushAcks() {
-  if (pending_acks_.empty()) return;
-  (void)redis_->Pipeline(pending_acks_);
-  pending_acks_.clear();
+void PartitionedConsumer::FlushAcks(Lane* lane) {
+  if (lane->pending_acks.empty()) return;
+  (void)redis_->Pipeline(lane->pending_acks);
+  lane->pending_acks.clear();
 }
 
-void PartitionedConsumer::ConsumeOnce(bool* did_work) {
+std::vector<std::pair<uint32_t, PartitionedConsumer::Mode>> PartitionedConsumer::LaneWork(const Lane& lane) const {
+  const size_t lanes = std::max<size_t>(1, lanes_.size());
   std::vector<std::pair<uint32_t, Mode>> work;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    work.assign(owned_.begin(), owned_.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [p, mode] : owned_) {
+    if (p % lanes == lane.index) work.emplace_back(p, mode);
   }
+  return work;
+}
+
+void PartitionedConsumer::ConsumeOnce(Lane* lane, bool* did_work) {
+  // A partition always belongs to the same lane, so its batches stay in order.
+  std::vector<std::pair<uint32_t, Mode>> work = LaneWork(*lane);
   if (work.empty()) {
-    FlushAcks();
+    FlushAcks(lane);
     return;
   }
   // The previous batches' acknowledgements go first in the same round trip.
-  std::vector<RedisCommand> reads = std::move(pending_acks_);
-  pending_acks_.clear();
+  std::vector<RedisCommand> reads = std::move(lane->pending_acks);
+  lane->pending_acks.clear();
   const size_t first_read = reads.size();
   // Blocking only after a poll that found nothing: a blocked read is answered on the first
   // append, and reading that way under steady load would make many tiny batches.
-  const bool blocking = options_.block_read > absl::ZeroDuration() && idle_;
+  const bool blocking = options_.block_read > absl::ZeroDuration() && lane->idle;
   absl::Duration timeout = absl::ZeroDuration();
   if (blocking) {
     // One command over every partition's stream; a recovering partition's "0" (its pending
@@ -373,32 +412,30 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   }
   if (batches.empty()) return;
   *did_work = true;
-  // Each thread applies its share of the partitions in one ApplyBatches call, which lets the
-  // handler share its round trips among them.
-  const size_t threads = std::min<size_t>(std::max(1, options_.apply_threads), batches.size());
-  auto apply = [&](size_t thread) {
-    std::vector<size_t> mine;
-    std::vector<EntryHandler::PartitionBatch> calls;
-    for (size_t k = thread; k < batches.size(); k += threads) {
-      if (batches[k].entries.empty()) continue;
-      mine.push_back(k);
-      calls.push_back({batches[k].partition, &batches[k].entries});
+  if (metrics_) {
+    const int64_t now_ms = NowMs();
+    for (const Batch& b : batches) {
+      if (b.entries.empty()) continue;
+      const int64_t age_ms = now_ms - static_cast<int64_t>(ParsePosition(b.entries.front().id).ms);
+      metrics_->read_delay_seconds->Observe(static_cast<double>(std::max<int64_t>(0, age_ms)) / 1000.0);
     }
-    if (calls.empty()) return;
-    absl::Time start = absl::Now();
+  }
+  // The lane's batches go to the handler in one call, which lets it share its round trips
+  // among them.
+  std::vector<EntryHandler::PartitionBatch> calls;
+  std::vector<size_t> called;
+  for (size_t k = 0; k < batches.size(); ++k) {
+    if (batches[k].entries.empty()) continue;
+    called.push_back(k);
+    calls.push_back({batches[k].partition, &batches[k].entries});
+  }
+  if (!calls.empty()) {
+    const absl::Time start = absl::Now();
     std::vector<absl::Status> statuses = handler_->ApplyBatches(calls);
     if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    for (size_t j = 0; j < mine.size(); ++j) {
-      batches[mine[j]].status = j < statuses.size() ? statuses[j] : absl::InternalError("handler returned no status");
+    for (size_t j = 0; j < called.size(); ++j) {
+      batches[called[j]].status = j < statuses.size() ? statuses[j] : absl::InternalError("handler returned no status");
     }
-  };
-  if (threads <= 1) {
-    apply(0);
-  } else {
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(apply, t);
-    apply(0);
-    for (auto& h : helpers) h.join();
   }
   std::vector<RedisCommand> acks;
   for (Batch& b : batches) {
@@ -419,7 +456,7 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     acks.push_back(std::move(ack));
   }
   // Sent with the next read (or flushed when the loop ends).
-  for (auto& ack : acks) pending_acks_.push_back(std::move(ack));
+  for (auto& ack : acks) lane->pending_acks.push_back(std::move(ack));
 }
 
 }  // namespace journey::stream
