@@ -189,6 +189,7 @@ void PartitionedConsumer::RefreshLeases() {
     log::Warn("lease refresh failed", {{"group", options_.group}, {"error", std::string(replies.status().message())}});
     std::lock_guard<std::mutex> lock(mu_);
     owned_.clear();
+    releasing_.clear();
     if (metrics_) metrics_->owned->Set(0);
     return;
   }
@@ -199,22 +200,30 @@ void PartitionedConsumer::RefreshLeases() {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (uint32_t p : lost) owned_.erase(p);
+    for (uint32_t p : lost) {
+      owned_.erase(p);
+      releasing_.erase(p);
+    }
   }
   for (uint32_t p : lost) log::Warn("lease lost", {{"group", options_.group}, {"partition", std::to_string(p)}});
 
   const int fair_share = (options_.partitions + live - 1) / live;
-  owned = OwnedPartitions();
-  if (static_cast<int>(owned.size()) > fair_share) {
-    // Hand extras back so a joining replica gets its share.
-    for (size_t i = fair_share; i < owned.size(); ++i) {
-      uint32_t p = owned[i];
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        owned_.erase(p);
-      }
-      (void)redis_->Command({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+  {
+    // Partitions already being handed back do not count.
+    std::lock_guard<std::mutex> lock(mu_);
+    owned.clear();
+    for (const auto& [p, mode] : owned_) {
+      if (releasing_.count(p) == 0) owned.push_back(p);
     }
+  }
+  if (static_cast<int>(owned.size()) > fair_share) {
+    // Hand extras back so a joining replica gets its share. The partition's lane releases
+    // the lease between two of its polls: released here, a poll of the lane already under
+    // way (a blocked read, say) could still read entries of the partition after the next
+    // owner started on it, and apply them before the next owner's earlier ones, whose
+    // batch the watermark fence then refuses and skips for good.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = fair_share; i < owned.size(); ++i) releasing_.insert(owned[i]);
   } else if (static_cast<int>(owned.size()) < fair_share) {
     // Try free partitions, starting at a replica-specific offset to spread the first grabs.
     std::vector<uint32_t> candidates;
@@ -273,6 +282,7 @@ void PartitionedConsumer::ReleaseAll() {
   (void)redis_->Pipeline(cmds);
   std::lock_guard<std::mutex> lock(mu_);
   owned_.clear();
+  releasing_.clear();
 }
 
 void PartitionedConsumer::ConsumeLoop(Lane* lane) {
@@ -307,7 +317,32 @@ std::vector<std::pair<uint32_t, PartitionedConsumer::Mode>> PartitionedConsumer:
   return work;
 }
 
+void PartitionedConsumer::ReleaseHandedBack(Lane* lane) {
+  const size_t lanes = std::max<size_t>(1, lanes_.size());
+  std::vector<RedisCommand> cmds;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = releasing_.begin(); it != releasing_.end();) {
+      const uint32_t p = *it;
+      if (p % lanes != lane->index) {
+        ++it;
+        continue;
+      }
+      owned_.erase(p);
+      it = releasing_.erase(it);
+      cmds.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+    }
+  }
+  if (cmds.empty()) return;
+  // The acknowledgements first, so the next owner finds as little as possible pending.
+  std::vector<RedisCommand> all = std::move(lane->pending_acks);
+  lane->pending_acks.clear();
+  for (auto& c : cmds) all.push_back(std::move(c));
+  (void)redis_->Pipeline(all);
+}
+
 void PartitionedConsumer::ConsumeOnce(Lane* lane, bool* did_work) {
+  ReleaseHandedBack(lane);
   // A partition always belongs to the same lane, so its batches stay in order.
   std::vector<std::pair<uint32_t, Mode>> work = LaneWork(*lane);
   if (work.empty()) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,6 +123,8 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   // The owned partitions of one lane, with their modes.
   std::vector<std::pair<uint32_t, Mode>> LaneWork(const Lane& lane) const;
   void ConsumeOnce(Lane* lane, bool* did_work);
+  // Releases the lane's partitions the lease loop chose to hand back (between two polls).
+  void ReleaseHandedBack(Lane* lane);
   // Sends the lane's acknowledgements not yet sent (they normally go with the next read).
   void FlushAcks(Lane* lane);
 
@@ -132,6 +135,7 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   std::map<uint32_t, Mode> owned_;
+  std::set<uint32_t> releasing_;  // owned, to be handed back by their lane before its next read
   std::atomic<bool> running_{false};
   std::thread lease_thread_;
   std::vector<std::unique_ptr<Lane>> lanes_;
