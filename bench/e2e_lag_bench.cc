@@ -6,9 +6,13 @@
 // proof that journey applied it.
 //   build/bench/e2e_lag_bench [--rate=10000] [--seconds=10] [--batch=10] [--senders=8]
 //                             [--warmup_s=1] [--partitions=16]
-// Prints one JSON line: lag p50/p90/p99/p99.9/max from the due time (and from the ack), the
-// achieved rate, events never seen applied, and the CPU-seconds each process used.
+// Prints one JSON line: lag p50/p90/p99/p99.9/max from the due time to journey's write (the
+// time in the transition's entry id), its parts (due -> ack, ack -> applied, applied -> seen
+// by the watcher), the achieved rate, events never seen applied, the CPU-seconds each process
+// used and the events applied per CPU-second of journey and of redis-server.
 #include <grpcpp/grpcpp.h>
+
+#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -98,6 +102,9 @@ int main(int argc, char** argv) {
   const int64_t total = static_cast<int64_t>(rate) * seconds;
   const int64_t users_per_round = rate;
   std::vector<absl::Time> due(total), acked(total, absl::InfinitePast()), applied(total, absl::InfinitePast());
+  // When journey wrote the transition: the ms part of its stream entry id (Redis's clock, the
+  // same host), which splits the lag into ack -> written and written -> seen by the watcher.
+  std::vector<int64_t> written_ms(total, 0);
   std::atomic<int64_t> seen{0};
   std::atomic<bool> seen_any{false};
 
@@ -116,6 +123,9 @@ int main(int argc, char** argv) {
       if (!absl::ConsumePrefix(&id, "lag-") || !absl::SimpleAtoi(id, &seq) || seq < 0 || seq >= total) continue;
       if (applied[seq] == absl::InfinitePast()) {
         applied[seq] = now;
+        int64_t ms = 0;
+        const absl::string_view cursor = t.cursor();
+        if (absl::SimpleAtoi(cursor.substr(0, cursor.find('-')), &ms)) written_ms[seq] = ms;
         ++seen;
       }
     }
@@ -186,31 +196,48 @@ int main(int argc, char** argv) {
   watcher.join();
 
   // Events of the first warmup_s seconds are left out of the quantiles (connections, caches).
+  // "Applied" is when journey's batch write ran: the time in its transition's entry id (the
+  // write is atomic, so the event's state, aggregates and transition landed then). When the
+  // watcher received it is reported apart (seen_*): that part is the WatchTransitions
+  // stream's delivery to this client, not journey applying the event.
   const int64_t skip = std::min<int64_t>(total, static_cast<int64_t>(rate) * warmup_s);
-  std::vector<double> from_due, from_ack, call;
+  std::vector<double> from_due, seen_from_due, call, ack_to_applied, applied_to_seen;
   int64_t missing = 0;
   for (int64_t seq = skip; seq < total; ++seq) {
     if (acked[seq] == absl::InfinitePast()) continue;
     call.push_back(absl::ToDoubleMilliseconds(acked[seq] - due[seq]));
-    if (applied[seq] == absl::InfinitePast()) {
+    if (applied[seq] == absl::InfinitePast() || written_ms[seq] == 0) {
       ++missing;
       continue;
     }
-    from_due.push_back(absl::ToDoubleMilliseconds(applied[seq] - due[seq]));
-    from_ack.push_back(absl::ToDoubleMilliseconds(std::max(absl::ZeroDuration(), applied[seq] - acked[seq])));
+    const absl::Time written = absl::FromUnixMillis(written_ms[seq]);
+    from_due.push_back(absl::ToDoubleMilliseconds(written - due[seq]));
+    seen_from_due.push_back(absl::ToDoubleMilliseconds(applied[seq] - due[seq]));
+    // The ack leaves ingest after the append, so an event applied within the same
+    // millisecond can show a written time before its ack: read as 0.
+    ack_to_applied.push_back(absl::ToDoubleMilliseconds(std::max(absl::ZeroDuration(), written - acked[seq])));
+    applied_to_seen.push_back(absl::ToDoubleMilliseconds(std::max(absl::ZeroDuration(), applied[seq] - written)));
   }
   const double max_due = from_due.empty() ? 0 : *std::max_element(from_due.begin(), from_due.end());
+  const double applied_events = static_cast<double>(seen.load());
+  double load[3] = {0, 0, 0};
+  (void)getloadavg(load, 3);
   std::printf(
       "{\"bench\":\"e2e_lag\",\"rate\":%d,\"achieved_rate\":%.0f,\"batch_size\":%d,\"senders\":%d,\"seconds\":%d,"
       "\"events_measured\":%zu,\"events_acked\":%lld,\"failed_calls\":%lld,\"never_applied\":%lld,"
       "\"lag_p50_ms\":%.2f,\"lag_p90_ms\":%.2f,\"lag_p99_ms\":%.2f,\"lag_p999_ms\":%.2f,\"lag_max_ms\":%.2f,"
-      "\"ack_to_applied_p50_ms\":%.2f,\"ack_to_applied_p99_ms\":%.2f,\"due_to_ack_p50_ms\":%.2f,"
-      "\"due_to_ack_p99_ms\":%.2f,\"cpu_s\":{\"ingest\":%.2f,\"journey\":%.2f,\"redis\":%.2f}}\n",
+      "\"due_to_ack_p50_ms\":%.2f,\"due_to_ack_p99_ms\":%.2f,\"ack_to_applied_p50_ms\":%.2f,"
+      "\"ack_to_applied_p99_ms\":%.2f,\"applied_to_seen_p50_ms\":%.2f,\"applied_to_seen_p99_ms\":%.2f,"
+      "\"seen_lag_p50_ms\":%.2f,\"seen_lag_p99_ms\":%.2f,\"cpu_s\":{\"ingest\":%.2f,\"journey\":%.2f,\"redis\":%.2f},"
+      "\"events_per_cpu_s\":{\"journey\":%.0f,\"redis\":%.0f},\"load_avg_1m\":%.1f}\n",
       rate, static_cast<double>(acked_count) / send_s, batch, senders, seconds, from_due.size(),
       static_cast<long long>(acked_count), static_cast<long long>(failed.load()), static_cast<long long>(missing),
       Quantile(&from_due, 0.5), Quantile(&from_due, 0.9), Quantile(&from_due, 0.99), Quantile(&from_due, 0.999),
-      max_due, Quantile(&from_ack, 0.5), Quantile(&from_ack, 0.99), Quantile(&call, 0.5), Quantile(&call, 0.99),
-      cpu_ingest, cpu_journey, cpu_redis);
+      max_due, Quantile(&call, 0.5), Quantile(&call, 0.99), Quantile(&ack_to_applied, 0.5),
+      Quantile(&ack_to_applied, 0.99), Quantile(&applied_to_seen, 0.5), Quantile(&applied_to_seen, 0.99),
+      Quantile(&seen_from_due, 0.5), Quantile(&seen_from_due, 0.99), cpu_ingest, cpu_journey, cpu_redis,
+      cpu_journey > 0 ? applied_events / cpu_journey : 0, cpu_redis > 0 ? applied_events / cpu_redis : 0,
+      load[0]);
   std::fflush(stdout);
   const int ingest_exit = ingest.Stop();
   const int journey_exit = journey.Stop();

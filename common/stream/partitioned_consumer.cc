@@ -32,14 +32,21 @@ constexpr char kAcquireScript[] =
 constexpr char kReleaseScript[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
-// "ms-seq" -> (ms, seq); a missing or malformed part reads as 0. Called a few times per
-// entry on the apply path, so it does not allocate.
-std::pair<uint64_t, uint64_t> ParseId(absl::string_view id) {
-  const size_t dash = id.find('-');
-  uint64_t ms = 0, seq = 0;
-  if (!absl::SimpleAtoi(id.substr(0, dash), &ms)) ms = 0;
-  if (dash != absl::string_view::npos && !absl::SimpleAtoi(id.substr(dash + 1), &seq)) seq = 0;
-  return {ms, seq};
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// One decimal part of an entry id; empty, non-digits or over 20 digits read as 0. Called a
+// few times per entry on the apply path, so it neither allocates nor goes through the general
+// number parser.
+uint64_t ParseIdPart(absl::string_view part) {
+  if (part.empty() || part.size() > 20) return 0;
+  uint64_t v = 0;
+  for (char c : part) {
+    if (c < '0' || c > '9') return 0;
+    const uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
+    if (next / 10 != v) return 0;  // overflow
+    v = next;
+  }
+  return v;
 }
 
 // Parses one stream's entries ([[id, [field, value, ...]], ...]). Entries trimmed away while
@@ -74,6 +81,7 @@ struct PartitionedConsumer::Metrics {
   prometheus::Counter* failures;
   prometheus::Gauge* owned;
   prometheus::Histogram* batch_seconds;
+  prometheus::Histogram* read_delay_seconds;
 };
 
 PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandler* handler,
@@ -103,25 +111,51 @@ PartitionedConsumer::PartitionedConsumer(storage::RedisClient* redis, EntryHandl
              .Register(*registry)
              .Add({{"group", options_.group}},
                   prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
+    metrics_->read_delay_seconds =
+        &prometheus::BuildHistogram()
+             .Name("journey_consumer_read_delay_seconds")
+             .Help("Age of a batch's oldest entry when read (its entry id's time to now; Redis's clock)")
+             .Register(*registry)
+             .Add({{"group", options_.group}},
+                  prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1});
   }
 }
 
 PartitionedConsumer::~PartitionedConsumer() { Stop(); }
 
+StreamPosition PartitionedConsumer::ParsePosition(absl::string_view id) {
+  const size_t dash = id.find('-');
+  StreamPosition p;
+  p.ms = ParseIdPart(id.substr(0, dash));
+  if (dash != absl::string_view::npos) p.seq = ParseIdPart(id.substr(dash + 1));
+  return p;
+}
+
 bool PartitionedConsumer::IdLessOrEqual(const std::string& a, const std::string& b) {
-  return ParseId(a) <= ParseId(b);
+  return ParsePosition(a) <= ParsePosition(b);
 }
 
 void PartitionedConsumer::Start() {
   if (running_.exchange(true)) return;
   lease_thread_ = std::thread([this] { LeaseLoop(); });
-  consume_thread_ = std::thread([this] { ConsumeLoop(); });
+  const size_t lanes = static_cast<size_t>(std::max(1, options_.apply_threads));
+  for (size_t i = 0; i < lanes; ++i) {
+    lanes_.push_back(std::make_unique<Lane>());
+    lanes_.back()->index = i;
+  }
+  for (auto& lane : lanes_) {
+    Lane* l = lane.get();
+    l->thread = std::thread([this, l] { ConsumeLoop(l); });
+  }
 }
 
 void PartitionedConsumer::Stop() {
   if (!running_.exchange(false)) return;
   stop_cv_.notify_all();
-  if (consume_thread_.joinable()) consume_thread_.join();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  lanes_.clear();
   if (lease_thread_.joinable()) lease_thread_.join();
   ReleaseAll();
 }
@@ -130,18 +164,6 @@ std::vector<uint32_t> PartitionedConsumer::OwnedPartitions() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<uint32_t> out;
   for (const auto& [p, lease] : owned_) out.push_back(p);
-  return out;
-}
-
-std::vector<std::pair<uint32_t, PartitionedConsumer::Mode>> PartitionedConsumer::ReadablePartitions() {
-  // A blocked read takes entries when they come, up to block_read later: the lease must
-  // outlast that, with room for a late renewal.
-  const absl::Time horizon = absl::Now() + options_.block_read + options_.lease_ttl / 3;
-  std::vector<std::pair<uint32_t, Mode>> out;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [p, lease] : owned_) {
-    if (lease.valid_until > horizon) out.emplace_back(p, lease.mode);
-  }
   return out;
 }
 
@@ -180,6 +202,7 @@ void PartitionedConsumer::RefreshLeases() {
     log::Warn("lease refresh failed", {{"group", options_.group}, {"error", std::string(replies.status().message())}});
     std::lock_guard<std::mutex> lock(mu_);
     owned_.clear();
+    releasing_.clear();
     if (metrics_) metrics_->owned->Set(0);
     return;
   }
@@ -188,41 +211,45 @@ void PartitionedConsumer::RefreshLeases() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < owned.size(); ++i) {
-      auto it = owned_.find(owned[i]);
-      if (it == owned_.end()) continue;
-      if ((*replies)[3 + i].integer == 1) {
-        it->second.valid_until = sent + options_.lease_ttl;
-      } else {
+      if ((*replies)[3 + i].integer != 1) {
         lost.push_back(owned[i]);
-        owned_.erase(it);
+      } else if (auto it = owned_.find(owned[i]); it != owned_.end()) {
+        it->second.valid_until = sent + options_.lease_ttl;
       }
+    }
+    for (uint32_t p : lost) {
+      owned_.erase(p);
+      releasing_.erase(p);
     }
   }
   for (uint32_t p : lost) log::Warn("lease lost", {{"group", options_.group}, {"partition", std::to_string(p)}});
 
   const int fair_share = (options_.partitions + live - 1) / live;
-  owned = OwnedPartitions();
-  if (static_cast<int>(owned.size()) > fair_share) {
-    // Hand extras back so a joining replica gets its share (released by the consume thread).
+  {
+    // Partitions already being handed back do not count.
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = fair_share; i < owned.size(); ++i) {
-      owned_.erase(owned[i]);
-      to_release_.push_back(owned[i]);
+    owned.clear();
+    for (const auto& [p, lease] : owned_) {
+      if (releasing_.count(p) == 0) owned.push_back(p);
     }
+  }
+  if (static_cast<int>(owned.size()) > fair_share) {
+    // Hand extras back so a joining replica gets its share. The partition's lane releases
+    // the lease between two of its polls: released here, a poll of the lane already under
+    // way (a blocked read, say) could still read entries of the partition after the next
+    // owner started on it, and apply them before the next owner's earlier ones, whose
+    // batch the watermark fence then refuses and skips for good.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = fair_share; i < owned.size(); ++i) releasing_.insert(owned[i]);
   } else if (static_cast<int>(owned.size()) < fair_share) {
     // Try free partitions, starting at a replica-specific offset to spread the first grabs.
+    // Not those being handed back either: the acquire script would take our own lease again.
+    const std::vector<uint32_t> held = OwnedPartitions();
     std::vector<uint32_t> candidates;
-    std::vector<uint32_t> releasing;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      releasing = to_release_;
-    }
     const uint32_t start = keys::PartitionOf(options_.replica_id, options_.partitions);
     for (int i = 0; i < options_.partitions; ++i) {
       uint32_t p = (start + i) % options_.partitions;
-      if (std::find(owned.begin(), owned.end(), p) != owned.end()) continue;
-      if (std::find(releasing.begin(), releasing.end(), p) != releasing.end()) continue;
-      candidates.push_back(p);
+      if (std::find(held.begin(), held.end(), p) == held.end()) candidates.push_back(p);
     }
     std::vector<RedisCommand> grabs;
     for (uint32_t p : candidates) {
@@ -268,62 +295,90 @@ void PartitionedConsumer::OnAcquired(uint32_t partition, absl::Time valid_until)
 
 void PartitionedConsumer::ReleaseAll() {
   std::vector<RedisCommand> cmds;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [p, lease] : owned_) to_release_.push_back(p);
-    owned_.clear();
+  for (uint32_t p : OwnedPartitions()) {
+    cmds.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
   }
-  TakeReleases(&cmds);
   cmds.push_back({"ZREM", keys::GroupMembers(options_.group), options_.replica_id});
   (void)redis_->Pipeline(cmds);
-}
-
-void PartitionedConsumer::TakeReleases(std::vector<RedisCommand>* cmds) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (uint32_t p : to_release_) {
-    cmds->push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
-  }
-  to_release_.clear();
+  owned_.clear();
+  releasing_.clear();
 }
 
-void PartitionedConsumer::ConsumeLoop() {
+void PartitionedConsumer::ConsumeLoop(Lane* lane) {
   while (running_) {
     bool did_work = false;
-    ConsumeOnce(&did_work);
+    ConsumeOnce(lane, &did_work);
     // Found nothing: with block_read the next read blocks until an entry comes (no sleep
     // needed); while entries keep coming it polls, so batches fill up between reads.
-    idle_ = !did_work;
-    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !OwnedPartitions().empty();
+    lane->idle = !did_work;
+    const bool next_blocks = options_.block_read > absl::ZeroDuration() && !LaneWork(*lane).empty();
     if (!did_work && !next_blocks) {
       std::unique_lock<std::mutex> lock(mu_);
       stop_cv_.wait_for(lock, absl::ToChronoMicroseconds(options_.idle_poll), [this] { return !running_; });
     }
   }
-  FlushAcks();
+  FlushAcks(lane);
 }
 
-void PartitionedConsumer::FlushAcks() {
-  TakeReleases(&pending_acks_);
-  if (pending_acks_.empty()) return;
-  (void)redis_->Pipeline(pending_acks_);
-  pending_acks_.clear();
+void PartitionedConsumer::FlushAcks(Lane* lane) {
+  if (lane->pending_acks.empty()) return;
+  (void)redis_->Pipeline(lane->pending_acks);
+  lane->pending_acks.clear();
 }
 
-void PartitionedConsumer::ConsumeOnce(bool* did_work) {
-  const std::vector<std::pair<uint32_t, Mode>> work = ReadablePartitions();
+std::vector<std::pair<uint32_t, PartitionedConsumer::Mode>> PartitionedConsumer::LaneWork(const Lane& lane) const {
+  const size_t lanes = std::max<size_t>(1, lanes_.size());
+  // A blocked read takes entries when they come, up to block_read later: the lease must
+  // outlast that, with room for a late renewal.
+  const absl::Time horizon = absl::Now() + options_.block_read + options_.lease_ttl / 3;
+  std::vector<std::pair<uint32_t, Mode>> work;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [p, lease] : owned_) {
+    if (p % lanes == lane.index && lease.valid_until > horizon) work.emplace_back(p, lease.mode);
+  }
+  return work;
+}
+
+void PartitionedConsumer::ReleaseHandedBack(Lane* lane) {
+  const size_t lanes = std::max<size_t>(1, lanes_.size());
+  std::vector<RedisCommand> cmds;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = releasing_.begin(); it != releasing_.end();) {
+      const uint32_t p = *it;
+      if (p % lanes != lane->index) {
+        ++it;
+        continue;
+      }
+      owned_.erase(p);
+      it = releasing_.erase(it);
+      cmds.push_back({"EVAL", kReleaseScript, "1", keys::PartitionLease(options_.group, p), options_.replica_id});
+    }
+  }
+  if (cmds.empty()) return;
+  // The acknowledgements first, so the next owner finds as little as possible pending.
+  std::vector<RedisCommand> all = std::move(lane->pending_acks);
+  lane->pending_acks.clear();
+  for (auto& c : cmds) all.push_back(std::move(c));
+  (void)redis_->Pipeline(all);
+}
+
+void PartitionedConsumer::ConsumeOnce(Lane* lane, bool* did_work) {
+  ReleaseHandedBack(lane);
+  // A partition always belongs to the same lane, so its batches stay in order.
+  std::vector<std::pair<uint32_t, Mode>> work = LaneWork(*lane);
   if (work.empty()) {
-    FlushAcks();
+    FlushAcks(lane);
     return;
   }
-  // The previous batches' acknowledgements and the leases handed back go first in the same
-  // round trip: a released partition is not read again, so no read of it is left in flight.
-  std::vector<RedisCommand> reads = std::move(pending_acks_);
-  pending_acks_.clear();
-  TakeReleases(&reads);
+  // The previous batches' acknowledgements go first in the same round trip.
+  std::vector<RedisCommand> reads = std::move(lane->pending_acks);
+  lane->pending_acks.clear();
   const size_t first_read = reads.size();
   // Blocking only after a poll that found nothing: a blocked read is answered on the first
   // append, and reading that way under steady load would make many tiny batches.
-  const bool blocking = options_.block_read > absl::ZeroDuration() && idle_;
+  const bool blocking = options_.block_read > absl::ZeroDuration() && lane->idle;
   absl::Duration timeout = absl::ZeroDuration();
   if (blocking) {
     // One command over every partition's stream; a recovering partition's "0" (its pending
@@ -345,8 +400,9 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   auto all_replies = redis_->Pipeline(reads, timeout);
   if (!all_replies.ok()) {
     // Redis may have run the reads and lost only the replies: the entries would wait in our
-    // pending list, and reading on with ">" would leave a gap before what comes next. So
-    // every partition read reads its pending entries first.
+    // pending list, and reading on with ">" would leave a gap before what comes next (which
+    // journey's watermark would then skip). So every partition read reads its pending
+    // entries first.
     for (const auto& [p, mode] : work) SetMode(p, Mode::kRecovering);
     // Wait for the lease loop to see Redis again.
     std::unique_lock<std::mutex> lock(mu_);
@@ -419,32 +475,30 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
   }
   if (batches.empty()) return;
   *did_work = true;
-  // Each thread applies its share of the partitions in one ApplyBatches call, which lets the
-  // handler share its round trips among them.
-  const size_t threads = std::min<size_t>(std::max(1, options_.apply_threads), batches.size());
-  auto apply = [&](size_t thread) {
-    std::vector<size_t> mine;
-    std::vector<EntryHandler::PartitionBatch> calls;
-    for (size_t k = thread; k < batches.size(); k += threads) {
-      if (batches[k].entries.empty()) continue;
-      mine.push_back(k);
-      calls.push_back({batches[k].partition, &batches[k].entries});
+  if (metrics_) {
+    const int64_t now_ms = NowMs();
+    for (const Batch& b : batches) {
+      if (b.entries.empty()) continue;
+      const int64_t age_ms = now_ms - static_cast<int64_t>(ParsePosition(b.entries.front().id).ms);
+      metrics_->read_delay_seconds->Observe(static_cast<double>(std::max<int64_t>(0, age_ms)) / 1000.0);
     }
-    if (calls.empty()) return;
-    absl::Time start = absl::Now();
+  }
+  // The lane's batches go to the handler in one call, which lets it share its round trips
+  // among them.
+  std::vector<EntryHandler::PartitionBatch> calls;
+  std::vector<size_t> called;
+  for (size_t k = 0; k < batches.size(); ++k) {
+    if (batches[k].entries.empty()) continue;
+    called.push_back(k);
+    calls.push_back({batches[k].partition, &batches[k].entries});
+  }
+  if (!calls.empty()) {
+    const absl::Time start = absl::Now();
     std::vector<absl::Status> statuses = handler_->ApplyBatches(calls);
     if (metrics_) metrics_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    for (size_t j = 0; j < mine.size(); ++j) {
-      batches[mine[j]].status = j < statuses.size() ? statuses[j] : absl::InternalError("handler returned no status");
+    for (size_t j = 0; j < called.size(); ++j) {
+      batches[called[j]].status = j < statuses.size() ? statuses[j] : absl::InternalError("handler returned no status");
     }
-  };
-  if (threads <= 1) {
-    apply(0);
-  } else {
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(apply, t);
-    apply(0);
-    for (auto& h : helpers) h.join();
   }
   std::vector<RedisCommand> acks;
   for (Batch& b : batches) {
@@ -464,7 +518,7 @@ void PartitionedConsumer::ConsumeOnce(bool* did_work) {
     acks.push_back(std::move(ack));
   }
   // Sent with the next read (or flushed when the loop ends).
-  for (auto& ack : acks) pending_acks_.push_back(std::move(ack));
+  for (auto& ack : acks) lane->pending_acks.push_back(std::move(ack));
 }
 
 }  // namespace journey::stream

@@ -10,11 +10,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/server/service_runtime.h"
 #include "common/storage/redis_client.h"
@@ -25,6 +27,13 @@ class Registry;
 }
 
 namespace journey::stream {
+
+// A stream entry id "ms-seq" as numbers, ordered as Redis orders entries.
+struct StreamPosition {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  bool operator<=(const StreamPosition& o) const { return ms < o.ms || (ms == o.ms && seq <= o.seq); }
+};
 
 struct StreamEntry {
   std::string id;  // stream entry id, "ms-seq"
@@ -68,10 +77,11 @@ struct ConsumerOptions {
   // entries keep coming the partitions are polled. One command on many keys: single Redis
   // only (Redis Cluster refuses keys of several slots).
   absl::Duration block_read = absl::ZeroDuration();
-  // Batches of different partitions read in one round trip are applied by this many threads
-  // at once (each thread handing its share of partitions to ApplyBatches in one call), so one
-  // replica overlaps its own work with Redis's. Above 1 the handler must accept concurrent
-  // calls for different partitions.
+  // This many consume lanes, each a thread with its own loop (read, apply, acknowledge) over
+  // the owned partitions p with p % apply_threads == its index, handing a poll's batches to
+  // ApplyBatches in one call. The lanes never wait for each other, so one lane's round trips
+  // overlap another's work. Above 1 the handler must accept concurrent calls for different
+  // partitions.
   int apply_threads = 1;
 };
 
@@ -89,6 +99,8 @@ class PartitionedConsumer final : public server::BackgroundWorker {
 
   // Entry id comparison for idempotency checks: true when a <= b ("ms-seq" ids).
   static bool IdLessOrEqual(const std::string& a, const std::string& b);
+  // "ms-seq" -> numbers; a missing or malformed part reads as 0.
+  static StreamPosition ParsePosition(absl::string_view id);
 
  private:
   enum class Mode { kRecovering, kLive };
@@ -101,19 +113,28 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   };
 
   void LeaseLoop();
-  void ConsumeLoop();
+  // What one consume lane keeps between its polls (touched by its own thread only).
+  struct Lane {
+    size_t index = 0;
+    std::thread thread;
+    // XACKs of applied batches, sent in the same round trip as the next read: a lost one
+    // only means a redelivery, which handlers tolerate.
+    std::vector<storage::RedisCommand> pending_acks;
+    bool idle = false;  // the last poll found nothing
+  };
+
+  void ConsumeLoop(Lane* lane);
   void RefreshLeases();
   void ReleaseAll();
   void OnAcquired(uint32_t partition, absl::Time valid_until);
-  // Partitions to read now: owned, with a lease that holds past this read.
-  std::vector<std::pair<uint32_t, Mode>> ReadablePartitions();
   void SetMode(uint32_t partition, Mode mode);
-  void ConsumeOnce(bool* did_work);
-  // Sends the acknowledgements and lease releases not yet sent (they normally go with the
-  // next read).
-  void FlushAcks();
-  // Moves the releases of `to_release_` into `cmds`.
-  void TakeReleases(std::vector<storage::RedisCommand>* cmds);
+  // The owned partitions of one lane, with their modes, whose leases outlast a read now.
+  std::vector<std::pair<uint32_t, Mode>> LaneWork(const Lane& lane) const;
+  void ConsumeOnce(Lane* lane, bool* did_work);
+  // Releases the lane's partitions the lease loop chose to hand back (between two polls).
+  void ReleaseHandedBack(Lane* lane);
+  // Sends the lane's acknowledgements not yet sent (they normally go with the next read).
+  void FlushAcks(Lane* lane);
 
   storage::RedisClient* redis_;
   EntryHandler* handler_;
@@ -122,16 +143,10 @@ class PartitionedConsumer final : public server::BackgroundWorker {
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   std::map<uint32_t, Lease> owned_;
-  // Leases handed back for a fair share: released by the consume thread before its next
-  // read, so no read of those partitions is in flight when another replica takes them.
-  std::vector<uint32_t> to_release_;
+  std::set<uint32_t> releasing_;  // owned, to be handed back by their lane before its next read
   std::atomic<bool> running_{false};
   std::thread lease_thread_;
-  std::thread consume_thread_;
-  // XACKs of applied batches, sent in the same round trip as the next read (consume thread
-  // only): a lost one only means a redelivery, which handlers tolerate.
-  std::vector<storage::RedisCommand> pending_acks_;
-  bool idle_ = false;  // the last poll found nothing (consume thread only)
+  std::vector<std::unique_ptr<Lane>> lanes_;
 
   struct Metrics;
   std::unique_ptr<Metrics> metrics_;

@@ -76,9 +76,9 @@ void Tombstone(uint32_t partition, const std::string& entry_id, JourneySnapshot*
   *s = std::move(t);
 }
 
-bool AlreadyApplied(const JourneySnapshot& s, uint32_t partition, const std::string& id) {
+bool AlreadyApplied(const JourneySnapshot& s, uint32_t partition, const stream::StreamPosition& at) {
   auto it = s.applied_offsets().find(partition);
-  return it != s.applied_offsets().end() && PartitionedConsumer::IdLessOrEqual(id, it->second);
+  return it != s.applied_offsets().end() && at <= PartitionedConsumer::ParsePosition(it->second);
 }
 
 void AddTransitions(const std::string& key, long long maxlen, const std::string& uid, const StepOutcome& o,
@@ -363,15 +363,18 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
 void JourneyApplier::ApplyInMemory(const JourneyStateMachine& machine, BatchWork* w) {
   const CompiledDefinition& def = machine.definition();
   const uint32_t partition = w->partition;
-  const std::string& watermark = w->watermark;
+  // Parsed once per batch and once per entry: these comparisons run for every entry.
+  const bool has_watermark = !w->watermark.empty();
+  const stream::StreamPosition watermark = PartitionedConsumer::ParsePosition(w->watermark);
   for (const auto& entry : *w->entries) {
     const EventEnvelope& env = entry.envelope;
     const std::string& uid = UserOf(env);
     if (uid.empty()) continue;
     const std::string& ws = WorkspaceOf(env, options_.default_workspace);
     UserState& u = *w->Find(ws, uid, false);
-    if (!watermark.empty() && PartitionedConsumer::IdLessOrEqual(entry.id, watermark)) continue;
-    if (AlreadyApplied(*u.snap, partition, entry.id)) continue;
+    const stream::StreamPosition at = PartitionedConsumer::ParsePosition(entry.id);
+    if (has_watermark && at <= watermark) continue;
+    if (AlreadyApplied(*u.snap, partition, at)) continue;
     switch (env.kind()) {
       case pb::ENVELOPE_KIND_MERGE: {
         const std::string& prev_id = PreviousOf(env);

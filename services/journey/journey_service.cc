@@ -52,8 +52,13 @@ grpc::Status JourneyService::WatchTransitions(grpc::ServerContext* ctx, const sv
   while (!ctx->IsCancelled() && !shutting_down_) {
     auto batch = logic_->ReadTransitions(at, 256, absl::Milliseconds(500));
     if (!batch.ok()) return ToGrpcStatus(batch.status());
-    for (const auto& t : *batch) {
-      if (!writer->Write(t)) return grpc::Status::OK;  // the client went away; it resumes from its cursor
+    // All but the last of a read may wait in gRPC's buffer: one flush per read, not one per
+    // transition (at 10,000 transitions/s that flushing was a good part of the service's CPU).
+    for (size_t i = 0; i < batch->size(); ++i) {
+      const sv1::Transition& t = (*batch)[i];
+      grpc::WriteOptions options;
+      if (i + 1 < batch->size()) options.set_buffer_hint();
+      if (!writer->Write(t, options)) return grpc::Status::OK;  // the client went away; it resumes from its cursor
       at = t.cursor();
     }
   }
