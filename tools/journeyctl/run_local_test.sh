@@ -35,8 +35,12 @@ fail() {
 [ "$rc" -eq 0 ] || fail "run-local.sh exited $rc"
 [ "$elapsed" -le 120 ] || fail "run-local.sh took ${elapsed}s, more than two minutes"
 grep -Eq '^AWARENESS +[0-9,]+ +- +100\.0%' "$LOG" || fail "no funnel printed"
-grep -Eq '^1 +DECISION / Checkout Step Viewed \(web\)' "$LOG" ||
-  fail "the planted friction (DECISION / Checkout Step Viewed (web)) is not the first pain point"
+# The friction must be the first touchpoint of the ranking and in its top two: only the rest
+# of its own stage (losses spread over DECISION's other touchpoints, how many depends on the
+# hour the 24 h timers see) may rank above it, as the summary line below then says.
+first_touchpoint=$(awk '/^Top pain points:/ { on = 1; next } on && /^[0-9]+ / && $0 ~ / \/ / { print; exit }' "$LOG")
+echo "$first_touchpoint" | grep -Eq '^[12] +DECISION / Checkout Step Viewed \(web\)' ||
+  fail "the planted friction (DECISION / Checkout Step Viewed (web)) is not the first touchpoint among the top two pain points"
 grep -q 'Top pain point: .*Checkout Step Viewed (web)' "$LOG" || fail "the top pain point does not name the friction"
 [ -s "$OUT/journey-map.html" ] || fail "no journey map written"
 for stage in AWARENESS CONSIDERATION DECISION PURCHASE POST_PURCHASE LOYALTY; do
