@@ -86,9 +86,8 @@ class PartitionedConsumerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.Start().ok());
-    auto redis = storage::HiredisClient::FromUrl(server_.url());
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = std::move(*redis);
+    redis_ = Connect();
+    ASSERT_NE(redis_, nullptr);
   }
 
   void Append(uint32_t partition, const std::string& message_id) {
