@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
   const double cpu_ingest0 = journey::bench::ProcessCpuSeconds(ingest.pid());
   const double cpu_journey0 = journey::bench::ProcessCpuSeconds(journey.pid());
   const double cpu_redis0 = journey::bench::RedisCpuSeconds(redis_client->get());
+  (void)(*redis_client)->Command({"CONFIG", "RESETSTAT"});
 
   const int64_t calls = (total + batch - 1) / batch;
   const absl::Duration interval = absl::Seconds(static_cast<double>(batch) / rate);
@@ -192,6 +193,7 @@ int main(int argc, char** argv) {
   const double cpu_ingest = journey::bench::ProcessCpuSeconds(ingest.pid()) - cpu_ingest0;
   const double cpu_journey = journey::bench::ProcessCpuSeconds(journey.pid()) - cpu_journey0;
   const double cpu_redis = journey::bench::RedisCpuSeconds(redis_client->get()) - cpu_redis0;
+  const std::string redis_commands = journey::bench::RedisCommandStatsJson(redis_client->get());
   watch_ctx.TryCancel();
   watcher.join();
 
@@ -229,7 +231,7 @@ int main(int argc, char** argv) {
       "\"due_to_ack_p50_ms\":%.2f,\"due_to_ack_p99_ms\":%.2f,\"ack_to_applied_p50_ms\":%.2f,"
       "\"ack_to_applied_p99_ms\":%.2f,\"applied_to_seen_p50_ms\":%.2f,\"applied_to_seen_p99_ms\":%.2f,"
       "\"seen_lag_p50_ms\":%.2f,\"seen_lag_p99_ms\":%.2f,\"cpu_s\":{\"ingest\":%.2f,\"journey\":%.2f,\"redis\":%.2f},"
-      "\"events_per_cpu_s\":{\"journey\":%.0f,\"redis\":%.0f},\"load_avg_1m\":%.1f}\n",
+      "\"events_per_cpu_s\":{\"journey\":%.0f,\"redis\":%.0f},\"redis_commands\":%s,\"load_avg_1m\":%.1f}\n",
       rate, static_cast<double>(acked_count) / send_s, batch, senders, seconds, from_due.size(),
       static_cast<long long>(acked_count), static_cast<long long>(failed.load()), static_cast<long long>(missing),
       Quantile(&from_due, 0.5), Quantile(&from_due, 0.9), Quantile(&from_due, 0.99), Quantile(&from_due, 0.999),
@@ -237,7 +239,7 @@ int main(int argc, char** argv) {
       Quantile(&ack_to_applied, 0.99), Quantile(&applied_to_seen, 0.5), Quantile(&applied_to_seen, 0.99),
       Quantile(&seen_from_due, 0.5), Quantile(&seen_from_due, 0.99), cpu_ingest, cpu_journey, cpu_redis,
       cpu_journey > 0 ? applied_events / cpu_journey : 0, cpu_redis > 0 ? applied_events / cpu_redis : 0,
-      load[0]);
+      redis_commands.c_str(), load[0]);
   std::fflush(stdout);
   const int ingest_exit = ingest.Stop();
   const int journey_exit = journey.Stop();

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/storage/redis_client.h"
@@ -74,6 +76,40 @@ inline double RedisCpuSeconds(storage::RedisClient* redis) {
     }
   }
   return total;
+}
+
+// Where a Redis server's time went since its last CONFIG RESETSTAT, from INFO commandstats,
+// as a JSON object {"evalsha":{"calls":N,"usec":U},...} of the commands that took most of it
+// (at most `top`). Redis's own per-command clock: it leaves out the event loop and I/O, so the
+// sum is below used_cpu, but it shows which commands cost what.
+inline std::string RedisCommandStatsJson(storage::RedisClient* redis, size_t top = 8) {
+  auto info = redis->Command({"INFO", "commandstats"});
+  if (!info.ok()) return "{}";
+  struct Stat {
+    std::string name;
+    int64_t calls = 0;
+    int64_t usec = 0;
+  };
+  std::vector<Stat> stats;
+  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+    // cmdstat_evalsha:calls=12,usec=345,usec_per_call=28.75,...
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    Stat s{std::string(line.substr(0, colon))};
+    for (absl::string_view kv : absl::StrSplit(line.substr(colon + 1), ',')) {
+      if (absl::ConsumePrefix(&kv, "calls=")) (void)absl::SimpleAtoi(kv, &s.calls);
+      if (absl::ConsumePrefix(&kv, "usec=")) (void)absl::SimpleAtoi(kv, &s.usec);
+    }
+    stats.push_back(std::move(s));
+  }
+  std::sort(stats.begin(), stats.end(), [](const Stat& a, const Stat& b) { return a.usec > b.usec; });
+  std::string out = "{";
+  for (size_t i = 0; i < stats.size() && i < top; ++i) {
+    absl::StrAppend(&out, i ? "," : "", "\"", stats[i].name, "\":{\"calls\":", stats[i].calls,
+                    ",\"usec\":", stats[i].usec, "}");
+  }
+  return out + "}";
 }
 
 }  // namespace journey::bench

@@ -13,7 +13,9 @@ ONLY=${ONLY:-ingest,e2e,journey,persona,recommend,triggers}
 : >"$OUT"
 : >"$OUT.log"
 
-machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -r)"
+# The CPU model and L3 size too: VMs of the same size have differed by 3x in speed between days.
+cpu=$(lscpu | awk -F': *' '/^Model name/ {m=$2} /^L3 cache/ {c=$2} END {print m ", L3 " c}')
+machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $cpu, $(uname -r)"
 run() {
   local name=$1
   shift
