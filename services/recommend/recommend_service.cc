@@ -51,9 +51,8 @@ grpc::Status RecommendService::ServeRecommendations(grpc::ServerContext* ctx, co
   if (ctx->deadline() < std::chrono::system_clock::now()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed while queued");
   }
-  absl::StatusOr<v1::GetRecommendationsResponse> result = logic_->Recommend(req, Remaining(ctx));
-  if (!result.ok()) return server::ToGrpcStatus(result.status());
-  *resp = std::move(*result);
+  // Built in place: `resp` lives on the call's arena (recommendation_queues.cc).
+  if (absl::Status st = logic_->RecommendInto(req, Remaining(ctx), resp); !st.ok()) return server::ToGrpcStatus(st);
   return grpc::Status::OK;
 }
 

@@ -2,14 +2,27 @@
 
 #include <pthread.h>
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
 
 namespace journey::recommend {
 
 struct RecommendationQueues::Call {
+  // The request and the answer live on an arena whose first block is part of the call, so
+  // an answer's tens of messages and repeated fields cost no malloc and no per-message free.
+  static google::protobuf::ArenaOptions ArenaFor(char* block, size_t size) {
+    google::protobuf::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = size;
+    return options;
+  }
+  alignas(8) char first_block[8192];
+  google::protobuf::Arena arena{ArenaFor(first_block, sizeof(first_block))};
   grpc::ServerContext ctx;
-  v1::GetRecommendationsRequest request;
-  v1::GetRecommendationsResponse response;
+  v1::GetRecommendationsRequest& request = *google::protobuf::Arena::CreateMessage<v1::GetRecommendationsRequest>(&arena);
+  v1::GetRecommendationsResponse& response =
+      *google::protobuf::Arena::CreateMessage<v1::GetRecommendationsResponse>(&arena);
   grpc::ServerAsyncResponseWriter<v1::GetRecommendationsResponse> writer{&ctx};
   bool answered = false;  // the next event on this tag is the end of the call
 };
