@@ -8,6 +8,7 @@
 // Prints JSON, including the CPU time each phase cost per request: this process (server
 // and load generator together; the empty-call phase shows what the load generator and
 // gRPC alone cost) and the private redis-server, so runs on a busy machine compare.
+#include <google/protobuf/arena.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -37,6 +38,7 @@
 #include "services/recommend/experiment_recorder.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/periodic_task.h"
+#include "services/recommend/queued_health.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
 #include "services/recommend/recommendation_queues.h"
@@ -50,6 +52,7 @@ ABSL_FLAG(int, products, 100000, "products in the catalog");
 ABSL_FLAG(int, users, 20000, "customers with snapshots in Redis");
 ABSL_FLAG(std::string, redis_url, "", "Redis to use; empty = start a private redis-server");
 ABSL_FLAG(int, recommend_threads, 4, "threads answering GetRecommendations, as the service's flag");
+ABSL_FLAG(int, recommend_queues, 0, "completion queues those threads share (0 = one per thread), as the service's flag");
 ABSL_FLAG(bool, promotion_gate, false,
           "apply the orchestration rules to promotional offers (global cap 3/day, cool-downs), as main.cc does");
 ABSL_FLAG(bool, experiments, false,
@@ -343,8 +346,11 @@ int main(int argc, char** argv) {
   PeriodicTask catalog_sync("offer catalog sync", absl::Seconds(1), [&admin] { return admin.SyncFromRedis(); });
   PeriodicTask stats_refresh("offer stats refresh", absl::Seconds(2), [&feedback] { return feedback.RefreshCache(); });
   RecommendService service(&logic, &admin, &feedback);
-  RecommendationQueues queues(&service, absl::GetFlag(FLAGS_recommend_threads));
-  grpc::EnableDefaultHealthCheckService(true);
+  // Health answered on the recommend queues, as main.cc wires it (no callback service in
+  // the process, so gRPC starts no callback threads).
+  QueuedHealth health;
+  RecommendationQueues queues(&service, absl::GetFlag(FLAGS_recommend_threads), &health,
+                              absl::GetFlag(FLAGS_recommend_queues));
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -424,7 +430,16 @@ int main(int argc, char** argv) {
       int64_t i;
       SteadyClock::time_point intended;
       grpc::ClientContext ctx;
-      v1::GetRecommendationsResponse resp;
+      // The answer is parsed onto an arena in the call: the load generator's own parsing
+      // (tens of messages a call) is not what this bench measures.
+      alignas(8) char first_block[8192];
+      google::protobuf::Arena arena{[this] {
+        google::protobuf::ArenaOptions options;
+        options.initial_block = first_block;
+        options.initial_block_size = sizeof(first_block);
+        return options;
+      }()};
+      v1::GetRecommendationsResponse& resp = *google::protobuf::Arena::CreateMessage<v1::GetRecommendationsResponse>(&arena);
       grpc::Status status;
       std::unique_ptr<grpc::ClientAsyncResponseReader<v1::GetRecommendationsResponse>> rpc;
       void Done() override {

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -83,20 +85,30 @@ void Feedback::Enqueue(std::vector<storage::RedisCommand> commands) {
   for (auto& c : commands) queue_.push_back(std::move(c));
 }
 
+size_t Feedback::OutcomeFieldHash::operator()(const OutcomeFieldView& f) const {
+  return absl::Hash<std::tuple<absl::string_view, absl::string_view, absl::string_view, char>>()(
+      std::make_tuple(f.offer, f.stage, f.segment, f.outcome));
+}
+
+void Feedback::Increment(OutcomeCounts* counts, const OutcomeFieldView& field) {
+  auto it = counts->find(field);
+  if (it != counts->end()) {
+    ++it->second;
+    return;
+  }
+  counts->emplace(OutcomeField{std::string(field.offer), std::string(field.stage), std::string(field.segment),
+                               field.outcome},
+                  1);
+}
+
 void Feedback::CountOutcome(const v1::RecommendationRecord& record, absl::string_view offer_id,
                             absl::string_view outcome) {
-  // Every served offer lands here: the field is built in a reused buffer and looked up as
-  // it is, so only a field not yet pending since the last flush allocates.
-  thread_local std::string field;
-  auto build = [&](absl::string_view segment) -> const std::string& {
-    field.clear();
-    absl::StrAppend(&field, offer_id, "|", record.stage(), "|", segment, "|", outcome);
-    return field;
-  };
+  // Every served offer lands here; only a field not yet pending since the last flush allocates.
+  const char o = outcome.empty() ? '?' : outcome[0];
   std::lock_guard<std::mutex> lock(mu_);
-  pending_counts_[build(kAllSegments)]++;
+  Increment(&pending_counts_, {offer_id, record.stage(), kAllSegments, o});
   for (int i = 0; i < record.segments_size() && i < options_.max_stat_segments; ++i) {
-    pending_segment_counts_[build(record.segments(i))]++;
+    Increment(&pending_segment_counts_, {offer_id, record.stage(), record.segments(i), o});
   }
 }
 
@@ -123,7 +135,14 @@ void Feedback::OnServed(const ServedRecommendation& served) {
   if (!served.daily_capped_offer_ids.empty()) cmds.push_back({"EXPIRE", cap_day, std::to_string(2 * 24 * 3600)});
   for (const auto& offer : served.lifetime_capped_offer_ids) cmds.push_back({"HINCRBY", cap_life, offer, "1"});
   Enqueue(std::move(cmds));
-  for (const auto& offer : served.offer_ids) CountOutcome(record, offer, kImpression);
+  // Every served offer counts an impression: one lock for the answer, not one per offer.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& offer : served.offer_ids) {
+    Increment(&pending_counts_, {offer, served.stage, kAllSegments, kImpression[0]});
+    for (size_t i = 0; i < served.segments.size() && i < static_cast<size_t>(options_.max_stat_segments); ++i) {
+      Increment(&pending_segment_counts_, {offer, served.stage, served.segments[i], kImpression[0]});
+    }
+  }
 }
 
 void Feedback::OnOrders(const std::vector<CompletedOrder>& orders) {
@@ -270,10 +289,13 @@ absl::Status Feedback::FlushQueued(bool with_counters) {
     batch.swap(queue_);
     if (with_counters) {
       const std::string key = keys::RecommendOfferStats(options_.workspace);
-      for (const auto& [field, n] : pending_counts_) batch.push_back({"HINCRBY", key, field, std::to_string(n)});
+      auto name = [](const OutcomeField& f) {
+        return absl::StrCat(f.offer, "|", f.stage, "|", f.segment, "|", absl::string_view(&f.outcome, 1));
+      };
+      for (const auto& [field, n] : pending_counts_) batch.push_back({"HINCRBY", key, name(field), std::to_string(n)});
       const std::string segment_key = keys::RecommendOfferSegmentStats(options_.workspace);
       for (const auto& [field, n] : pending_segment_counts_) {
-        batch.push_back({"HINCRBY", segment_key, field, std::to_string(n)});
+        batch.push_back({"HINCRBY", segment_key, name(field), std::to_string(n)});
       }
       pending_counts_.clear();
       pending_segment_counts_.clear();

@@ -108,8 +108,37 @@ class Feedback final : public server::BackgroundWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<storage::RedisCommand> queue_;
-  absl::flat_hash_map<std::string, int64_t> pending_counts_;          // all-segments field -> increment
-  absl::flat_hash_map<std::string, int64_t> pending_segment_counts_;  // per-segment field -> increment
+  // A counter field "offer|stage|segment|outcome" kept as its parts: counting a served
+  // offer hashes three short strings instead of first building the field (every served
+  // offer is counted twice or more, on the request's thread); the field is built at flush.
+  struct OutcomeField {
+    std::string offer, stage, segment;
+    char outcome;
+  };
+  struct OutcomeFieldView {
+    absl::string_view offer, stage, segment;
+    char outcome;
+  };
+  struct OutcomeFieldHash {
+    using is_transparent = void;
+    size_t operator()(const OutcomeFieldView& f) const;
+    size_t operator()(const OutcomeField& f) const { return (*this)(OutcomeFieldView{f.offer, f.stage, f.segment, f.outcome}); }
+  };
+  struct OutcomeFieldEq {
+    using is_transparent = void;
+    static OutcomeFieldView View(const OutcomeField& f) { return {f.offer, f.stage, f.segment, f.outcome}; }
+    static const OutcomeFieldView& View(const OutcomeFieldView& f) { return f; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const OutcomeFieldView& x = View(a);
+      const OutcomeFieldView& y = View(b);
+      return x.outcome == y.outcome && x.offer == y.offer && x.stage == y.stage && x.segment == y.segment;
+    }
+  };
+  using OutcomeCounts = absl::flat_hash_map<OutcomeField, int64_t, OutcomeFieldHash, OutcomeFieldEq>;
+  static void Increment(OutcomeCounts* counts, const OutcomeFieldView& field);
+  OutcomeCounts pending_counts_;          // all-segments field -> increment
+  OutcomeCounts pending_segment_counts_;  // per-segment field -> increment
   bool stop_ = false;
   std::atomic<uint64_t> dropped_{0};
   std::mutex flush_mu_;

@@ -142,13 +142,13 @@ double ItemModel::RepeatProbability(size_t rank) const {
 }
 
 void ItemModel::FillPopular(size_t k, const std::function<bool(const std::string&)>& allowed,
-                            absl::flat_hash_map<uint32_t, bool>* taken, std::vector<ScoredItem>* out) const {
+                            absl::flat_hash_set<uint32_t>* taken, std::vector<ScoredItem>* out) const {
   // Below every session-derived score: these only fill the remaining slots.
   double score = out->empty() ? 1.0 : std::min(1e-6, out->back().score * 0.5);
   for (uint32_t id : popular_) {
     if (out->size() >= k) break;
     if (taken->contains(id) || (allowed && !allowed(names_[id]))) continue;
-    (*taken)[id] = true;
+    taken->insert(id);
     out->push_back({names_[id], score, "popular"});
     score *= 0.99;
   }
@@ -164,7 +164,11 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
     if (std::find(recent.begin(), recent.end(), found->second) == recent.end()) recent.push_back(found->second);
   }
   std::vector<ScoredItem> out;
-  absl::flat_hash_map<uint32_t, bool> taken;
+  out.reserve(k);
+  // What is already in the answer, for the popular fill; reused per thread (its table
+  // stays allocated), cleared on the way out.
+  thread_local absl::flat_hash_set<uint32_t> taken;
+  taken.clear();
   if (!recent.empty()) {
     double p_repeat = 0;
     for (size_t r = 0; r < recent.size(); ++r) p_repeat += RepeatProbability(r);
@@ -184,6 +188,7 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
     struct Scratch {
       std::vector<Candidate> slots;
       std::vector<uint32_t> touched;
+      std::vector<std::pair<double, uint32_t>> ranked;
     };
     thread_local Scratch scratch;
     if (scratch.slots.size() < names_.size()) scratch.slots.resize(names_.size());
@@ -223,8 +228,8 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
         c.because = -1;
       }
     }
-    std::vector<std::pair<double, uint32_t>> ranked;
-    ranked.reserve(scratch.touched.size());
+    std::vector<std::pair<double, uint32_t>>& ranked = scratch.ranked;
+    ranked.clear();
     for (uint32_t j : scratch.touched) {
       if (scratch.slots[j].score > 0) ranked.emplace_back(scratch.slots[j].score, j);
     }
@@ -241,13 +246,22 @@ std::vector<ScoredItem> ItemModel::Recommend(const std::vector<std::string>& ses
       const auto [score, j] = ranked[n];
       if (allowed && !allowed(names_[j])) continue;
       const Candidate& c = scratch.slots[j];
-      taken[j] = true;
-      out.push_back({names_[j], score,
-                     c.because < 0 ? "recently viewed" : "viewed together with " + names_[recent[c.because]]});
+      taken.insert(j);
+      ScoredItem& item = out.emplace_back();
+      item.item_id = names_[j];
+      item.score = score;
+      if (c.because < 0) {
+        item.reason = "recently viewed";
+      } else {
+        const std::string& because = names_[recent[c.because]];
+        item.reason.reserve(21 + because.size());
+        item.reason.append("viewed together with ").append(because);
+      }
     }
     for (uint32_t j : scratch.touched) scratch.slots[j] = Candidate{};
   }
   FillPopular(k, allowed, &taken, &out);
+  taken.clear();
   return out;
 }
 
@@ -268,11 +282,11 @@ std::vector<ScoredItem> ItemModel::RecommendLastItem(const std::string& item_id,
 std::vector<ScoredItem> ItemModel::Popular(size_t k) const {
   absl::ReaderMutexLock lock(&mu_);
   std::vector<ScoredItem> out;
-  absl::flat_hash_map<uint32_t, bool> taken;
+  absl::flat_hash_set<uint32_t> taken;
   // Trending items first (rising now), then the steady best sellers.
   for (uint32_t id : trending_top_) {
     if (out.size() >= k / 3) break;
-    taken[id] = true;
+    taken.insert(id);
     out.push_back({names_[id], 2.0 - 0.01 * static_cast<double>(out.size()), "trending"});
   }
   FillPopular(k, nullptr, &taken, &out);

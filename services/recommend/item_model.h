@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -88,7 +89,7 @@ class ItemModel {
   void EvictIdleSessions() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   double RepeatProbability(size_t rank) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void FillPopular(size_t k, const std::function<bool(const std::string&)>& allowed,
-                   absl::flat_hash_map<uint32_t, bool>* taken, std::vector<ScoredItem>* out) const
+                   absl::flat_hash_set<uint32_t>* taken, std::vector<ScoredItem>* out) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const ItemModelOptions options_;

@@ -20,6 +20,7 @@
 #include "services/recommend/offer_catalog.h"
 #include "services/recommend/periodic_task.h"
 #include "services/recommend/product_catalog.h"
+#include "services/recommend/queued_health.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
 #include "services/recommend/recommendation_queues.h"
@@ -155,8 +156,18 @@ int main(int argc, char** argv) {
   RecommendService service(&logic, &admin, &feedback);
   service.SetExperiments(&experiments, &recorder, &experiment_admin);
   (*runtime)->AddService(&service, "journey.recommend.v1.Recommend");
-  RecommendationQueues recommendation_queues(&service, absl::GetFlag(FLAGS_recommend_threads));
-  (*runtime)->SetBuilderHook([&recommendation_queues](grpc::ServerBuilder& b) { recommendation_queues.AddTo(b); });
+  // Health checks on the same queues: gRPC's default health service is a callback service,
+  // and one callback method starts gRPC's callback threads (recommendation_queues.h).
+  QueuedHealth health;
+  RecommendationQueues recommendation_queues(&service, absl::GetFlag(FLAGS_recommend_threads), &health);
+  (*runtime)->SetBuilderHook([&recommendation_queues](grpc::ServerBuilder& b) {
+    recommendation_queues.AddTo(b);
+    // The runtime's API-key admin and reflection are sync services: one waiting thread for
+    // their rare calls instead of up to two, each of which takes turns as the poller.
+    b.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+    b.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+    b.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 1);
+  });
   (*runtime)->AddWorker(&learner);
   (*runtime)->AddWorker(&feedback);
   (*runtime)->AddWorker(&recorder);

@@ -1,5 +1,6 @@
 #include "services/recommend/offer_catalog.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -243,6 +244,14 @@ absl::StatusOr<std::shared_ptr<const OfferCatalog>> OfferCatalog::Build(std::vec
     c.offer = std::move(o);
     catalog->offers_.push_back(std::move(c));
   }
+  // Equal scores are ordered by id; comparing ranks instead of strings keeps the ranker's
+  // sort free of string compares.
+  std::vector<uint32_t> by_id(catalog->offers_.size());
+  for (uint32_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+  std::sort(by_id.begin(), by_id.end(), [&](uint32_t a, uint32_t b) {
+    return catalog->offers_[a].offer.id() < catalog->offers_[b].offer.id();
+  });
+  for (uint32_t rank = 0; rank < by_id.size(); ++rank) catalog->offers_[by_id[rank]].id_order = rank;
   return std::shared_ptr<const OfferCatalog>(std::move(catalog));
 }
 

@@ -29,7 +29,8 @@ struct CompiledOffer {
   bool has_audience = false;         // segments or personas restrict it
   bool needs_customer_state = false;  // audience, consent or a cap: excluded when degraded
   std::string product_id;             // attributes["product_id"] of a product offer, else ""
-  uint64_t id_hash = 0;               // OfferIdHash(offer.id()): the key of its statistics
+  uint64_t id_hash = 0;               // OfferIdHash(offer.id()): the key of its statistics and caps
+  uint32_t id_order = 0;              // rank of offer.id() among the catalog's ids: ties break on it
 };
 
 // The key of an offer in the in-process statistics.

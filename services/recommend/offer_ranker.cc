@@ -10,13 +10,17 @@
 namespace journey::recommend {
 namespace {
 
+// A uniform draw in [0, 1) from the top 53 bits: what uniform_real_distribution computes
+// through generate_canonical, without its loop and long-double arithmetic (a candidate
+// costs one draw, and a request scores tens of candidates).
+double Uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
 // A draw from Beta(a, b). Most offers have a == 1 (no clicks yet) or b == 1, where the
 // inverse CDF is exact and far cheaper than two gamma draws.
 double SampleBeta(double a, double b, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  if (a == 1.0 && b == 1.0) return uniform(rng);
-  if (a == 1.0) return 1.0 - std::pow(1.0 - uniform(rng), 1.0 / b);
-  if (b == 1.0) return std::pow(uniform(rng), 1.0 / a);
+  if (a == 1.0 && b == 1.0) return Uniform01(rng);
+  if (a == 1.0) return 1.0 - std::pow(1.0 - Uniform01(rng), 1.0 / b);
+  if (b == 1.0) return std::pow(Uniform01(rng), 1.0 / a);
   std::gamma_distribution<double> ga(a, 1.0), gb(b, 1.0);
   const double x = ga(rng), y = gb(rng);
   return x + y > 0 ? x / (x + y) : 0.5;
@@ -109,12 +113,12 @@ const char* OfferRanker::IneligibleCandidate(const CompiledOffer& c, const Custo
       auto it = customer.consent.find(o.consent_purpose());
       if (it == customer.consent.end() || !it->second) return "consent";
     }
-    if (o.cap_per_day() > 0) {
-      auto it = customer.shown_today.find(o.id());
+    if (o.cap_per_day() > 0 && !customer.shown_today.empty()) {
+      auto it = customer.shown_today.find(c.id_hash);
       if (it != customer.shown_today.end() && it->second >= o.cap_per_day()) return "cap_per_day";
     }
-    if (o.cap_lifetime() > 0) {
-      auto it = customer.shown_lifetime.find(o.id());
+    if (o.cap_lifetime() > 0 && !customer.shown_lifetime.empty()) {
+      auto it = customer.shown_lifetime.find(c.id_hash);
       if (it != customer.shown_lifetime.end() && it->second >= o.cap_lifetime()) return "cap_lifetime";
     }
     // A product offer for something the customer already bought is pointless.
@@ -129,12 +133,13 @@ const char* OfferRanker::IneligibleCandidate(const CompiledOffer& c, const Custo
 std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const CustomerContext& customer,
                                            const OfferStatsView* stats, size_t limit, std::mt19937_64& rng,
                                            const RankVariant& variant) const {
+  // 16 bytes a candidate, ordered by score then by id rank: the sort moves and compares
+  // no strings, and what only returned offers need (statistics for the reason, the
+  // matched segment) is looked up again for those few.
   struct Scored {
-    const CompiledOffer* offer;
     double score;
-    int64_t impressions;
-    int64_t clicks;
-    const std::string* matched_segment;
+    uint32_t index;     // into catalog.offers()
+    uint32_t id_order;  // CompiledOffer::id_order
   };
   const std::shared_ptr<const OfferStatsTable> table = stats != nullptr ? stats->Table() : nullptr;
   const OfferStatsTable::Stage* stage_stats = table != nullptr ? table->ForStage(customer.stage) : nullptr;
@@ -142,35 +147,31 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   // those a degraded answer may show); the filters below are the rest.
   const std::vector<uint32_t>& candidates = customer.degraded ? catalog.DegradedCandidates(customer.placement)
                                                               : catalog.Candidates(customer.stage, customer.placement);
-  std::vector<Scored> scored;
-  scored.reserve(candidates.size());
+  const std::vector<CompiledOffer>& offers = catalog.offers();
+  thread_local std::vector<Scored> scored;  // reused: no allocation per request
+  scored.clear();
   for (uint32_t index : candidates) {
-    const CompiledOffer& c = catalog.offers()[index];
+    const CompiledOffer& c = offers[index];
     if (*IneligibleCandidate(c, customer, table.get()) != '\0') continue;
     if (variant.only_offer_ids != nullptr && !Contains(*variant.only_offer_ids, c.offer.id())) continue;
     const v1::Offer& o = c.offer;
-    Scored s{&c, 0, 0, 0, nullptr};
-    double affinity = 1.0;
-    if (!customer.degraded && c.has_audience) {
-      s.matched_segment = MatchedSegment(o, customer);
-      affinity = 1.5;  // eligible with an audience rule: the segment or persona matched
-    }
+    // Eligible with an audience rule: the segment or persona matched.
+    const double affinity = !customer.degraded && c.has_audience ? 1.5 : 1.0;
     // Thompson sampling: a draw from the posterior of the offer's reward rate in this stage,
     // so a new offer (wide posterior) gets tried and a proven one wins most of the time.
-    const OfferOutcomes outcomes = OfferStatsTable::Get(stage_stats, c.id_hash);
-    s.impressions = outcomes.impressions;
-    s.clicks = outcomes.clicks;
-    const double reward = static_cast<double>(outcomes.clicks) + options_.conversion_reward * outcomes.conversions;
-    const double trials = std::max<double>(static_cast<double>(outcomes.impressions), reward);
-    const double theta = variant.baseline  ? 0.5
-                         : variant.explore ? SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng)
-                                           : (1.0 + reward) / (2.0 + trials);
+    double theta = 0.5;
+    if (!variant.baseline) {
+      const OfferOutcomes outcomes = OfferStatsTable::Get(stage_stats, c.id_hash);
+      const double reward = static_cast<double>(outcomes.clicks) + options_.conversion_reward * outcomes.conversions;
+      const double trials = std::max<double>(static_cast<double>(outcomes.impressions), reward);
+      theta = variant.explore ? SampleBeta(1.0 + reward, 1.0 + (trials - reward), rng)
+                              : (1.0 + reward) / (2.0 + trials);
+    }
     // Priority tiers first (a whole point each), then weight x affinity x sampled rate.
-    s.score = o.priority() + o.weight() * affinity * theta;
-    scored.push_back(s);
+    scored.push_back({o.priority() + o.weight() * affinity * theta, index, c.id_order});
   }
   auto better = [](const Scored& a, const Scored& b) {
-    return a.score != b.score ? a.score > b.score : a.offer->offer.id() < b.offer->offer.id();
+    return a.score != b.score ? a.score > b.score : a.id_order < b.id_order;
   };
   // Only the head needs ordering: the answer plus room for what the per-kind limit skips.
   const size_t head = std::min(scored.size(), 3 * limit);
@@ -178,6 +179,7 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   std::sort(scored.begin(), scored.begin() + head, better);
   // Reasons only for what is returned: they are strings, and most candidates are not.
   std::vector<RankedOffer> out;
+  out.reserve(std::min(limit, scored.size()));
   int per_kind[v1::OfferKind_ARRAYSIZE] = {};
   // The same for every offer of the answer: built once, copied into each.
   std::string stage_reason, placement_reason;
@@ -191,10 +193,11 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
   for (size_t n = 0; n < scored.size() && out.size() < limit; ++n) {
     if (n == head) std::sort(scored.begin() + head, scored.end(), better);  // rare: the head ran out
     const Scored& s = scored[n];
-    const v1::Offer& o = s.offer->offer;
+    const CompiledOffer& c = offers[s.index];
+    const v1::Offer& o = c.offer;
     if (++per_kind[o.kind()] > options_.max_per_kind) continue;
     RankedOffer r;
-    r.offer = s.offer;
+    r.offer = &c;
     r.score = s.score;
     if (variant.baseline) {
       r.reasons.push_back("baseline: holdout, not personalized");
@@ -203,20 +206,23 @@ std::vector<RankedOffer> OfferRanker::Rank(const OfferCatalog& catalog, const Cu
     }
     r.reasons.reserve(4);
     r.reasons.push_back(stage_reason);
-    if (customer.placement != v1::PLACEMENT_UNSPECIFIED && s.offer->placement_mask != 0) {
+    if (customer.placement != v1::PLACEMENT_UNSPECIFIED && c.placement_mask != 0) {
       r.reasons.push_back(placement_reason);
     }
-    if (s.matched_segment != nullptr) {
-      r.reasons.push_back(absl::StrCat("segment: ", HumanName(*s.matched_segment)));
+    const std::string* matched_segment =
+        !customer.degraded && c.has_audience ? MatchedSegment(o, customer) : nullptr;
+    if (matched_segment != nullptr) {
+      r.reasons.push_back(absl::StrCat("segment: ", HumanName(*matched_segment)));
     } else if (!customer.degraded && !o.personas().empty()) {
       r.reasons.push_back(absl::StrCat("persona: ", HumanName(customer.persona)));
     }
+    const OfferOutcomes outcomes = OfferStatsTable::Get(stage_stats, c.id_hash);
     if (!variant.explore) {
       r.reasons.push_back("exploration off");
-    } else if (s.impressions < 100) {
-      r.reasons.push_back(absl::StrCat("exploring: ", s.impressions, " impressions so far"));
+    } else if (outcomes.impressions < 100) {
+      r.reasons.push_back(absl::StrCat("exploring: ", outcomes.impressions, " impressions so far"));
     } else {
-      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * s.clicks / s.impressions));
+      r.reasons.push_back(absl::StrFormat("click rate %.1f%%", 100.0 * outcomes.clicks / outcomes.impressions));
     }
     out.push_back(std::move(r));
   }

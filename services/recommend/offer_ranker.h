@@ -25,8 +25,10 @@ struct CustomerContext {
   std::vector<std::string> segments;
   std::string persona;
   absl::flat_hash_map<std::string, bool> consent;      // purpose -> granted
-  absl::flat_hash_map<std::string, int64_t> shown_today;     // offer_id -> impressions today
-  absl::flat_hash_map<std::string, int64_t> shown_lifetime;  // offer_id -> impressions ever
+  // Impressions by OfferIdHash(offer_id): the ranker looks these up for every capped
+  // candidate, and a hashed id is a lookup without hashing a string per candidate.
+  absl::flat_hash_map<uint64_t, int64_t> shown_today;     // impressions today
+  absl::flat_hash_map<uint64_t, int64_t> shown_lifetime;  // impressions ever
   std::vector<std::string> purchased_product_ids;
   v1::Placement placement = v1::PLACEMENT_UNSPECIFIED;
   absl::Time now;

@@ -52,8 +52,8 @@ offers:
   CustomerContext c = Customer("AWARENESS");
   c.placement = v1::PLACEMENT_HOME;
   c.consent["marketing"] = false;
-  c.shown_today["daily"] = 2;
-  c.shown_lifetime["lifetime"] = 5;
+  c.shown_today[OfferIdHash("daily")] = 2;
+  c.shown_lifetime[OfferIdHash("lifetime")] = 5;
   c.purchased_product_ids = {"p1"};
   OfferStatsCache stats;
   stats.Add("budget", "AWARENESS", {100, 20, 10});
@@ -75,8 +75,8 @@ offers:
   c.placement = v1::PLACEMENT_CART;
   c.segments = {"vip"};
   c.consent["marketing"] = true;
-  c.shown_today["daily"] = 1;
-  c.shown_lifetime["lifetime"] = 4;
+  c.shown_today[OfferIdHash("daily")] = 1;
+  c.shown_lifetime[OfferIdHash("lifetime")] = 4;
   c.purchased_product_ids.clear();
   for (const char* id : {"placement", "segment", "consent", "daily", "lifetime", "bought"}) EXPECT_EQ(why(id), "") << id;
 }

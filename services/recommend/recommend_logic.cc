@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -16,11 +17,13 @@ namespace {
 
 using storage::RedisReply;
 
-void ParseCounts(const RedisReply& reply, absl::flat_hash_map<std::string, int64_t>* out) {
+// A cap hash (offer id -> impressions) keyed as the ranker looks it up: by OfferIdHash.
+void ParseCounts(const RedisReply& reply, absl::flat_hash_map<uint64_t, int64_t>* out) {
   if (!reply.is_array()) return;
+  out->reserve(reply.elements.size() / 2);
   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
     int64_t n = 0;
-    if (absl::SimpleAtoi(reply.elements[i + 1].str, &n)) (*out)[reply.elements[i].str] = n;
+    if (absl::SimpleAtoi(reply.elements[i + 1].str, &n)) (*out)[OfferIdHash(reply.elements[i].str)] = n;
   }
 }
 
@@ -95,6 +98,13 @@ RecommendLogic::Snapshots RecommendLogic::Read(std::string* uid, bool check_alia
 
 absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v1::GetRecommendationsRequest& request,
                                                                         absl::Duration budget) {
+  v1::GetRecommendationsResponse out;
+  if (absl::Status st = RecommendInto(request, budget, &out); !st.ok()) return st;
+  return out;
+}
+
+absl::Status RecommendLogic::RecommendInto(const v1::GetRecommendationsRequest& request, absl::Duration budget,
+                                           v1::GetRecommendationsResponse* reply) {
   std::string uid = !request.user_id().empty() ? request.user_id() : request.anonymous_id();
   if (uid.empty()) return absl::InvalidArgumentError("user_id or anonymous_id: one is required");
   if (uid.size() > 256) return absl::InvalidArgumentError("user_id: longer than 256 characters");
@@ -119,7 +129,8 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
   if (resolved) uid = std::move(canonical);
   Snapshots snap = Read(&uid, /*check_alias=*/!resolved, now, timeout, &customer);
 
-  v1::GetRecommendationsResponse out;
+  v1::GetRecommendationsResponse& out = *reply;
+  out.Clear();
   out.set_recommendation_id(NewRecommendationId());
   if (!snap.ok) {
     customer.degraded = true;
@@ -155,14 +166,18 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
   variant.baseline = assignment.holdout;
 
   std::shared_ptr<const OfferCatalog> catalog = offers_->Get();
-  for (RankedOffer& r : ranker_.Rank(*catalog, assignment.holdout ? nobody : customer, stats_, limit, Rng(), variant)) {
+  std::vector<RankedOffer> ranked =
+      ranker_.Rank(*catalog, assignment.holdout ? nobody : customer, stats_, limit, Rng(), variant);
+  out.mutable_offers()->Reserve(static_cast<int>(ranked.size()));
+  for (RankedOffer& r : ranked) {
     v1::OfferRecommendation* o = out.add_offers();
     o->set_offer_id(r.offer->offer.id());
     o->set_kind(r.offer->offer.kind());
     o->set_title(r.offer->offer.title());
     o->set_score(r.score);
+    o->mutable_reasons()->Reserve(static_cast<int>(r.reasons.size()));
     for (auto& reason : r.reasons) o->add_reasons(std::move(reason));
-    *o->mutable_attributes() = r.offer->offer.attributes();
+    if (!r.offer->offer.attributes().empty()) *o->mutable_attributes() = r.offer->offer.attributes();
   }
   if (promotion_gate_ != nullptr && snap.ok) {
     promotion_gate_->Apply(uid, request.placement(), snap.journey.time_zone(), &out);
@@ -189,12 +204,17 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     served.user_id = uid;
     served.stage = customer.stage;
     served.segments = customer.segments;
+    // The answer's offers as ranked, minus what the promotion gate withheld (it only removes).
+    served.offer_ids.reserve(out.offers_size());
+    size_t next = 0;
     for (const auto& o : out.offers()) {
       served.offer_ids.push_back(o.offer_id());
-      const CompiledOffer* c = catalog->Find(o.offer_id());
+      while (next < ranked.size() && ranked[next].offer->offer.id() != o.offer_id()) ++next;
+      const CompiledOffer* c = next < ranked.size() ? ranked[next].offer : catalog->Find(o.offer_id());
       if (c != nullptr && c->offer.cap_per_day() > 0) served.daily_capped_offer_ids.push_back(o.offer_id());
       if (c != nullptr && c->offer.cap_lifetime() > 0) served.lifetime_capped_offer_ids.push_back(o.offer_id());
     }
+    served.product_ids.reserve(out.products_size());
     for (const auto& p : out.products()) served.product_ids.push_back(p.product_id());
     served.served_at = now;
     for (const ExperimentArm& arm : assignment.arms) served.exposures.push_back({arm.experiment->id, arm.variant->id});
@@ -203,7 +223,7 @@ absl::StatusOr<v1::GetRecommendationsResponse> RecommendLogic::Recommend(const v
     }
     listener_(served);
   }
-  return out;
+  return absl::OkStatus();
 }
 
 void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, const std::string& uid,
@@ -239,10 +259,18 @@ void RecommendLogic::RankProducts(const v1::GetRecommendationsRequest& request, 
   };
   // Ask for extra candidates so the diversity rule can skip some and still fill the list.
   std::vector<ScoredItem> items = session.empty() ? model_->Popular(limit * 2) : model_->Recommend(session, limit * 2, allowed);
-  absl::flat_hash_map<absl::string_view, int> per_category;
+  // Categories of the answer so far: tens at most, so a short list beats a hash map.
+  absl::InlinedVector<std::pair<absl::string_view, int>, 16> per_category;
+  auto category_count = [&](absl::string_view category) -> int& {
+    for (auto& [name, n] : per_category) {
+      if (name == category) return n;
+    }
+    return per_category.emplace_back(category, 0).second;
+  };
+  out->mutable_products()->Reserve(static_cast<int>(limit));
   auto emit = [&](const std::string& id, double score, const std::string& reason) {
     const v1::ProductInfo* p = catalog->Find(id);
-    if (p != nullptr && !p->category().empty() && ++per_category[p->category()] > options_.max_per_category) return;
+    if (p != nullptr && !p->category().empty() && ++category_count(p->category()) > options_.max_per_category) return;
     v1::ProductRecommendation* r = out->add_products();
     r->set_product_id(id);
     r->set_score(score);

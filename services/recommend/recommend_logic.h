@@ -68,6 +68,10 @@ class RecommendLogic {
   // min(budget / 2, redis_timeout).
   absl::StatusOr<v1::GetRecommendationsResponse> Recommend(const v1::GetRecommendationsRequest& request,
                                                           absl::Duration budget = absl::InfiniteDuration());
+  // The same, written into `reply` (cleared first), which may live on the caller's arena:
+  // the serving path builds the answer in place instead of copying it into the call.
+  absl::Status RecommendInto(const v1::GetRecommendationsRequest& request, absl::Duration budget,
+                             v1::GetRecommendationsResponse* reply);
 
   // Called after every answer that was not degraded (caps, attribution); must not block.
   void SetServedListener(std::function<void(const ServedRecommendation&)> listener) { listener_ = std::move(listener); }

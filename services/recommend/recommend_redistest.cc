@@ -4,16 +4,20 @@
 // catalog reloads under load without a failed request.
 #include <atomic>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "common/server/health_check_client.h"
 #include "common/storage/hiredis_client.h"
 #include "common/storage/keys.h"
 #include "services/recommend/catalog_admin.h"
 #include "services/recommend/feedback.h"
 #include "services/recommend/promotion_gate.h"
+#include "services/recommend/queued_health.h"
 #include "services/recommend/recommend_logic.h"
 #include "services/recommend/recommend_service.h"
 #include "services/recommend/recommendation_queues.h"
@@ -23,6 +27,17 @@
 
 namespace journey::recommend {
 namespace {
+
+// Threads of this process with that name (Linux: /proc/self/task/*/comm).
+int ThreadsNamed(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
+}
 
 namespace cv1 = journey::common::v1;
 
@@ -390,7 +405,8 @@ TEST_F(RecommendRedisTest, CatalogReloadsUnderLoadWithoutAFailedRequest) {
 TEST_F(RecommendRedisTest, ServesOverGrpcFromTheQueuesAndTheWorkerPool) {
   CatalogAdmin admin("default", redis_.get(), store_.get(), &products_);
   RecommendService service(logic_.get(), &admin, feedback_.get(), /*workers=*/2);
-  RecommendationQueues queues(&service, /*threads=*/2);
+  QueuedHealth health;
+  RecommendationQueues queues(&service, /*threads=*/2, &health);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -399,8 +415,12 @@ TEST_F(RecommendRedisTest, ServesOverGrpcFromTheQueuesAndTheWorkerPool) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
   queues.Start();
-  auto stub = v1::Recommend::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  // Every method (health included) is on the queues: gRPC started none of its callback
+  // threads, which would take turns as the poller with the queue threads. (Checked before
+  // this test's clients use the callback client API below, which starts them too.)
+  EXPECT_EQ(ThreadsNamed("nexting_thread"), 0) << "a callback service is registered";
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  auto stub = v1::Recommend::NewStub(channel);
   WriteJourney("g1", "CONSIDERATION");
 
   // Many calls at once on two queue threads: each is answered, none is lost or failed.
@@ -446,6 +466,22 @@ TEST_F(RecommendRedisTest, ServesOverGrpcFromTheQueuesAndTheWorkerPool) {
   ASSERT_TRUE(stub->UpsertProducts(&upsert_ctx, upsert, &upserted).ok());
   EXPECT_EQ(upserted.upserted(), 1);
   EXPECT_NE(products_.Find("grpc-product"), nullptr);
+
+  // Health checks are answered on the queues and follow what the runtime sets.
+  grpc::HealthCheckServiceInterface* checks = server->GetHealthCheckService();
+  ASSERT_NE(checks, nullptr);
+  EXPECT_TRUE(server::IsServing(channel, "", 2000));
+  EXPECT_FALSE(server::IsServing(channel, "journey.recommend.v1.Recommend", 2000)) << "unknown until set";
+  checks->SetServingStatus("journey.recommend.v1.Recommend", true);
+  EXPECT_TRUE(server::IsServing(channel, "journey.recommend.v1.Recommend", 2000));
+  checks->SetServingStatus(false);
+  EXPECT_FALSE(server::IsServing(channel, "journey.recommend.v1.Recommend", 2000));
+  EXPECT_FALSE(server::IsServing(channel, "", 2000));
+  checks->SetServingStatus(true);
+  EXPECT_TRUE(server::IsServing(channel, "", 2000));
+  checks->Shutdown();
+  checks->SetServingStatus(true);  // ignored after Shutdown, as the default service does
+  EXPECT_FALSE(server::IsServing(channel, "", 2000));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   queues.Stop();
 }

@@ -1,8 +1,11 @@
 // The gRPC adapter of journey.recommend.v1.Recommend: decode, call the logic, map Status.
-// GetRecommendations is served from completion queues (recommendation_queues.h), the rest
-// on the callback API, where gRPC's threads only hand each call to a fixed pool of
-// workers (the handlers block on Redis), so no thread is created or ended per request.
+// Every RPC is asynchronous and served from completion queues (recommendation_queues.h):
+// GetRecommendations on the queue threads, the rest on a fixed pool of workers (the
+// handlers block on Redis), so no thread is created or ended per request and gRPC starts
+// no callback threads for this service.
 #pragma once
+
+#include <functional>
 
 #include "common/server/gated_service.h"
 #include "journey/recommend/v1/recommend.grpc.pb.h"
@@ -15,17 +18,18 @@
 
 namespace journey::recommend {
 
-// Recommend::CallbackService with GetRecommendations asynchronous instead. Spelled out
-// because an async marker on top of CallbackService keeps the callback handler (gRPC then
-// never serves the queues). A new RPC of the proto is added here, or it answers UNIMPLEMENTED.
+// Recommend::Service with every method asynchronous. Spelled out rather than AsyncService
+// so that an RPC added to the proto and not here stays a sync method answering
+// UNIMPLEMENTED, instead of an async one nobody requests (a call that hangs). A new RPC
+// gets a WithAsyncMethod_ here, a Serve* below and a line in RecommendationQueues::RequestAll.
 using RecommendServiceBase = v1::Recommend::WithAsyncMethod_GetRecommendations<
-    v1::Recommend::WithCallbackMethod_ReportOutcome<v1::Recommend::WithCallbackMethod_GetOfferStats<
-        v1::Recommend::WithCallbackMethod_ListOffers<v1::Recommend::WithCallbackMethod_ApplyOffers<
-            v1::Recommend::WithCallbackMethod_ValidateOffers<v1::Recommend::WithCallbackMethod_DeleteOffer<
-                v1::Recommend::WithCallbackMethod_UpsertProducts<v1::Recommend::WithCallbackMethod_GetExperimentResults<
-                    v1::Recommend::WithCallbackMethod_ListExperiments<
-                        v1::Recommend::WithCallbackMethod_ValidateExperiments<
-                            v1::Recommend::WithCallbackMethod_ApplyExperiments<v1::Recommend::Service>>>>>>>>>>>>;
+    v1::Recommend::WithAsyncMethod_ReportOutcome<v1::Recommend::WithAsyncMethod_GetOfferStats<
+        v1::Recommend::WithAsyncMethod_ListOffers<v1::Recommend::WithAsyncMethod_ApplyOffers<
+            v1::Recommend::WithAsyncMethod_ValidateOffers<v1::Recommend::WithAsyncMethod_DeleteOffer<
+                v1::Recommend::WithAsyncMethod_UpsertProducts<v1::Recommend::WithAsyncMethod_GetExperimentResults<
+                    v1::Recommend::WithAsyncMethod_ListExperiments<
+                        v1::Recommend::WithAsyncMethod_ValidateExperiments<
+                            v1::Recommend::WithAsyncMethod_ApplyExperiments<v1::Recommend::Service>>>>>>>>>>>>;
 
 class RecommendService final : public RecommendServiceBase, public server::GatedService {
  public:
@@ -48,37 +52,39 @@ class RecommendService final : public RecommendServiceBase, public server::Gated
   // logic, the status mapping. Blocks for the Redis round trip.
   grpc::Status ServeRecommendations(grpc::ServerContext* ctx, const v1::GetRecommendationsRequest& req,
                                     v1::GetRecommendationsResponse* resp);
-  grpc::ServerUnaryReactor* ReportOutcome(grpc::CallbackServerContext* ctx, const v1::ReportOutcomeRequest* req,
-                                          v1::ReportOutcomeResponse* resp) override;
-  grpc::ServerUnaryReactor* GetOfferStats(grpc::CallbackServerContext* ctx, const v1::GetOfferStatsRequest* req,
-                                          v1::GetOfferStatsResponse* resp) override;
-  grpc::ServerUnaryReactor* ListOffers(grpc::CallbackServerContext* ctx, const v1::ListOffersRequest* req,
-                                       v1::ListOffersResponse* resp) override;
-  grpc::ServerUnaryReactor* ApplyOffers(grpc::CallbackServerContext* ctx, const v1::ApplyOffersRequest* req,
-                                        v1::ApplyOffersResponse* resp) override;
-  grpc::ServerUnaryReactor* ValidateOffers(grpc::CallbackServerContext* ctx, const v1::ApplyOffersRequest* req,
-                                           v1::ApplyOffersResponse* resp) override;
-  grpc::ServerUnaryReactor* DeleteOffer(grpc::CallbackServerContext* ctx, const v1::DeleteOfferRequest* req,
-                                        v1::DeleteOfferResponse* resp) override;
-  grpc::ServerUnaryReactor* UpsertProducts(grpc::CallbackServerContext* ctx, const v1::UpsertProductsRequest* req,
-                                           v1::UpsertProductsResponse* resp) override;
-  grpc::ServerUnaryReactor* GetExperimentResults(grpc::CallbackServerContext* ctx,
-                                                 const v1::GetExperimentResultsRequest* req,
-                                                 v1::GetExperimentResultsResponse* resp) override;
-  grpc::ServerUnaryReactor* ListExperiments(grpc::CallbackServerContext* ctx, const v1::ListExperimentsRequest* req,
-                                            v1::ListExperimentsResponse* resp) override;
-  grpc::ServerUnaryReactor* ValidateExperiments(grpc::CallbackServerContext* ctx,
-                                                const v1::ValidateExperimentsRequest* req,
-                                                v1::ValidateExperimentsResponse* resp) override;
-  grpc::ServerUnaryReactor* ApplyExperiments(grpc::CallbackServerContext* ctx, const v1::ApplyExperimentsRequest* req,
-                                             v1::ApplyExperimentsResponse* resp) override;
+  // The other RPCs, as a worker runs them (blocking): admission, the deadline, the handler.
+  grpc::Status ServeReportOutcome(grpc::ServerContext* ctx, const v1::ReportOutcomeRequest& req,
+                                  v1::ReportOutcomeResponse* resp);
+  grpc::Status ServeGetOfferStats(grpc::ServerContext* ctx, const v1::GetOfferStatsRequest& req,
+                                  v1::GetOfferStatsResponse* resp);
+  grpc::Status ServeListOffers(grpc::ServerContext* ctx, const v1::ListOffersRequest& req,
+                               v1::ListOffersResponse* resp);
+  grpc::Status ServeApplyOffers(grpc::ServerContext* ctx, const v1::ApplyOffersRequest& req,
+                                v1::ApplyOffersResponse* resp);
+  grpc::Status ServeValidateOffers(grpc::ServerContext* ctx, const v1::ApplyOffersRequest& req,
+                                   v1::ApplyOffersResponse* resp);
+  grpc::Status ServeDeleteOffer(grpc::ServerContext* ctx, const v1::DeleteOfferRequest& req,
+                                v1::DeleteOfferResponse* resp);
+  grpc::Status ServeUpsertProducts(grpc::ServerContext* ctx, const v1::UpsertProductsRequest& req,
+                                   v1::UpsertProductsResponse* resp);
+  grpc::Status ServeGetExperimentResults(grpc::ServerContext* ctx, const v1::GetExperimentResultsRequest& req,
+                                         v1::GetExperimentResultsResponse* resp);
+  grpc::Status ServeListExperiments(grpc::ServerContext* ctx, const v1::ListExperimentsRequest& req,
+                                    v1::ListExperimentsResponse* resp);
+  grpc::Status ServeValidateExperiments(grpc::ServerContext* ctx, const v1::ValidateExperimentsRequest& req,
+                                        v1::ValidateExperimentsResponse* resp);
+  grpc::Status ServeApplyExperiments(grpc::ServerContext* ctx, const v1::ApplyExperimentsRequest& req,
+                                     v1::ApplyExperimentsResponse* resp);
+
+  // Runs `task` on the worker pool; false (task dropped) when its queue is full.
+  bool SubmitToWorker(std::function<void()> task) { return workers_.TrySubmit(std::move(task)); }
 
  private:
   // Admits the call (API key, scope, rate limit: gated_service.h), runs `handler` (returning
-  // absl::StatusOr<T>) on a worker, moves its value into `resp` and finishes the call with
-  // the mapped status. `method` is the RPC's name.
+  // absl::StatusOr<T>), moves its value into `resp` and returns the mapped status. `method`
+  // is the RPC's name.
   template <typename T, typename Handler>
-  grpc::ServerUnaryReactor* OnWorker(grpc::CallbackServerContext* ctx, const char* method, T* resp, Handler handler);
+  grpc::Status Answer(grpc::ServerContext* ctx, const char* method, T* resp, Handler handler);
 
   RecommendLogic* logic_;
   CatalogAdmin* admin_;
