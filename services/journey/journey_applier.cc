@@ -31,6 +31,7 @@ std::string TimerMember(const std::string& ws, const std::string& uid) { return 
 struct UserState {
   std::string ws;
   std::string uid;
+  std::string view;  // keys::View(ws, uid), built once for the read and the write
   JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
   bool home = false;    // of the batch's partition (else written by compare-and-set)
   const std::string* cached = nullptr;  // the cache's copy of the snapshot: not read from Redis
@@ -309,12 +310,12 @@ bool JourneyApplier::Prepare(BatchWork* w, std::vector<RedisCommand>* reads) {
   }
   w->watermark_key = keys::JourneyAppliedWatermark(w->partition);
   w->generation_key = keys::JourneyPartitionGeneration(w->partition);
-  for (const UserState& u : w->users) {
+  for (UserState& u : w->users) {
+    u.view = keys::View(u.ws, u.uid);
     if (u.cached) {
-      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewPersonaField)});
+      reads->push_back({"HMGET", u.view, std::string(keys::kViewPersonaField)});
     } else {
-      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
-                        std::string(keys::kViewPersonaField)});
+      reads->push_back({"HMGET", u.view, std::string(keys::kViewJourneyField), std::string(keys::kViewPersonaField)});
     }
   }
   reads->push_back({"GET", w->watermark_key});
@@ -339,7 +340,7 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
     std::vector<size_t> which;
     for (size_t i = 0; i < users.size(); ++i) {
       if (!users[i].cached) continue;
-      rereads.push_back({"HMGET", keys::View(users[i].ws, users[i].uid), std::string(keys::kViewJourneyField),
+      rereads.push_back({"HMGET", users[i].view, std::string(keys::kViewJourneyField),
                          std::string(keys::kViewPersonaField)});
       which.push_back(i);
     }
@@ -463,7 +464,7 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
   for (UserState& u : w->users) {
     if (!u.dirty) continue;
     const uint32_t home = keys::PartitionOf(u.uid, options_.partitions);
-    std::string view = keys::View(u.ws, u.uid);
+    std::string& view = u.view;
     if (!u.home) {
       w->watch.push_back(view);
       w->fence.push_back(view);
