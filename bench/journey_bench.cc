@@ -4,9 +4,14 @@
 //   build/bench/journey_bench [events=200000] [users=20000] [apply_threads=2] [snapshot_cache=200000]
 // Rates: wall clock (meaningful only on a quiet machine), and per CPU-second (this process's
 // getrusage plus redis-server's INFO cpu), which other load on the machine hardly moves.
+// On stderr, per replica count: where redis-server's time went (INFO commandstats deltas,
+// calls and usec per applied event; commands run by scripts are counted both under their
+// own name and inside EVALSHA's usec).
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <map>
+#include <tuple>
 #include <random>
 
 #include "absl/strings/numbers.h"
@@ -116,8 +121,45 @@ bool Drained(storage::RedisClient* redis, const std::string& group) {
 struct Rate {
   double events_per_s = 0;              // wall clock
   double events_per_process_cpu_s = 0;  // CPU of this process (consumers, appliers, the poll)
+  double events_per_redis_cpu_s = 0;    // CPU of redis-server
   double events_per_cpu_s = 0;          // CPU of this process plus redis-server
 };
+
+// INFO commandstats as command -> (calls, usec).
+std::map<std::string, std::pair<double, double>> CommandStats(storage::RedisClient* redis) {
+  std::map<std::string, std::pair<double, double>> out;
+  auto info = redis->Command({"INFO", "commandstats"});
+  if (!info.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+    // cmdstat_hset:calls=10,usec=20,usec_per_call=2.00,...
+    if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    std::pair<double, double> v;
+    for (absl::string_view kv : absl::StrSplit(line.substr(colon + 1), ',')) {
+      if (absl::ConsumePrefix(&kv, "calls=")) (void)absl::SimpleAtod(kv, &v.first);
+      if (absl::ConsumePrefix(&kv, "usec=")) (void)absl::SimpleAtod(kv, &v.second);
+    }
+    out[std::string(line.substr(0, colon))] = v;
+  }
+  return out;
+}
+
+// The commandstats delta of a run, per applied event, busiest first, on stderr.
+void PrintCommandStats(const char* label, const std::map<std::string, std::pair<double, double>>& before,
+                       const std::map<std::string, std::pair<double, double>>& after, size_t events) {
+  std::vector<std::tuple<double, double, std::string>> rows;  // usec, calls, name
+  for (const auto& [name, v] : after) {
+    auto it = before.find(name);
+    const double calls = v.first - (it == before.end() ? 0 : it->second.first);
+    const double usec = v.second - (it == before.end() ? 0 : it->second.second);
+    if (calls > 0) rows.emplace_back(usec / events, calls / events, name);
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "commandstats %s, per event:", label);
+  for (const auto& [usec, calls, name] : rows) std::fprintf(stderr, " %s %.3f calls %.2f us;", name.c_str(), calls, usec);
+  std::fprintf(stderr, "\n");
+}
 
 // Applies `events` with `replicas` consumers of a fresh group.
 Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionStore* defs, const Clock* clock,
@@ -131,6 +173,7 @@ Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionS
   std::vector<std::unique_ptr<storage::RedisClient>> clients;
   std::vector<std::unique_ptr<JourneyApplier>> appliers;
   std::vector<std::unique_ptr<stream::PartitionedConsumer>> consumers;
+  const auto stats_before = CommandStats(redis);
   const double cpu_before = journey::bench::SelfCpuSeconds();
   const double redis_before = journey::bench::RedisCpuSeconds(redis);
   const absl::Time start = absl::Now();
@@ -153,9 +196,11 @@ Rate Throughput(const std::string& url, storage::RedisClient* redis, DefinitionS
   const double process_cpu = journey::bench::SelfCpuSeconds() - cpu_before;
   const double redis_cpu = journey::bench::RedisCpuSeconds(redis) - redis_before;
   for (auto& c : consumers) c->Stop();
+  PrintCommandStats(group.c_str(), stats_before, CommandStats(redis), events.size());
   Rate rate;
   rate.events_per_s = events.size() / seconds;
   rate.events_per_process_cpu_s = process_cpu > 0 ? events.size() / process_cpu : 0;
+  rate.events_per_redis_cpu_s = redis_cpu > 0 ? events.size() / redis_cpu : 0;
   rate.events_per_cpu_s = process_cpu + redis_cpu > 0 ? events.size() / (process_cpu + redis_cpu) : 0;
   return rate;
 }
@@ -225,11 +270,11 @@ int main(int argc, char** argv) {
       "{\"events\": %d, \"users\": %d, \"partitions\": %d, \"apply_threads\": %d, \"snapshot_cache\": %d,\n"
       " \"apply_events_per_s_one_replica\": %.0f, \"apply_events_per_s_two_replicas\": %.0f,\n"
       " \"apply_events_per_cpu_s_one_replica\": %.0f, \"apply_events_per_process_cpu_s_one_replica\": %.0f,\n"
-      " \"apply_events_per_cpu_s_two_replicas\": %.0f,\n"
+      " \"apply_events_per_redis_cpu_s_one_replica\": %.0f, \"apply_events_per_cpu_s_two_replicas\": %.0f,\n"
       " \"get_journey_us_p50\": %.0f, \"get_journey_us_p99\": %.0f,\n"
       " \"get_funnel_30d_us_p50\": %.0f, \"get_funnel_30d_us_p99\": %.0f,\n"
       " \"get_journey_map_30d_us_p50\": %.0f, \"get_journey_map_30d_us_p99\": %.0f}\n",
       n, users, kPartitions, apply_threads, snapshot_cache, one_rate.events_per_s, two_rate.events_per_s, one_rate.events_per_cpu_s,
-      one_rate.events_per_process_cpu_s, two_rate.events_per_cpu_s, g50, g99, f50, f99, m50, m99);
+      one_rate.events_per_process_cpu_s, one_rate.events_per_redis_cpu_s, two_rate.events_per_cpu_s, g50, g99, f50, f99, m50, m99);
   return 0;
 }

@@ -23,6 +23,14 @@ std::string Part(const std::string& s) {
   return out;
 }
 
+void AppendPart(const std::string& s, std::string* out) {
+  const size_t from = out->size();
+  out->append(s);
+  for (size_t i = from; i < out->size(); ++i) {
+    if ((*out)[i] == '|') (*out)[i] = '/';
+  }
+}
+
 int TimeBucket(absl::Duration d) {
   const double s = absl::ToDoubleSeconds(d);
   for (size_t i = 0; i < kTimeBucketsS.size(); ++i) {
@@ -94,22 +102,24 @@ AggregateDelta::DayKeys& AggregateDelta::KeysOf(const std::string& ws, const std
   return days_.back();
 }
 
-const std::vector<const AggregateDelta::SegmentKeys*>& AggregateDelta::TargetsOf(
-    DayKeys& day, const std::vector<std::string>& segments) {
+const std::vector<AggregateDelta::SegmentKeys*>& AggregateDelta::TargetsOf(DayKeys& day,
+                                                                           const std::vector<std::string>& segments) {
   targets_.clear();
   targets_.push_back(&day.overall);
   for (const std::string& segment : segments) {
-    const SegmentKeys* found = nullptr;
-    for (const SegmentKeys& s : day.segments) {
+    SegmentKeys* found = nullptr;
+    for (SegmentKeys& s : day.segments) {
       if (s.segment == segment) {
         found = &s;
         break;
       }
     }
     if (found == nullptr) {
-      day.segments.push_back({segment, keys::JourneySegmentFunnelDay(day.ws, day.journey_id, segment, day.day),
-                              keys::JourneySegmentTouchpointsDay(day.ws, day.journey_id, segment, day.day)});
-      found = &day.segments.back();
+      SegmentKeys& added = day.segments.emplace_back();
+      added.segment = segment;
+      added.funnel = keys::JourneySegmentFunnelDay(day.ws, day.journey_id, segment, day.day);
+      added.touchpoints = keys::JourneySegmentTouchpointsDay(day.ws, day.journey_id, segment, day.day);
+      found = &added;
     }
     targets_.push_back(found);
   }
@@ -119,50 +129,62 @@ const std::vector<const AggregateDelta::SegmentKeys*>& AggregateDelta::TargetsOf
 void AggregateDelta::Add(const std::string& ws, const std::string& jid, const StepOutcome& o,
                          const std::vector<std::string>& segments) {
   if (!o.applied) return;
+  // Fields are built in field_ (reused) and looked up as views: no string per increment.
+  std::string& field = field_;
   if (!o.newly_reached.empty()) {
-    for (const SegmentKeys* t : TargetsOf(KeysOf(ws, jid, o.reached_time), segments)) {
-      for (const auto& stage : o.newly_reached) Inc(t->funnel, "reach|" + stage);
+    for (SegmentKeys* t : TargetsOf(KeysOf(ws, jid, o.reached_time), segments)) {
+      for (const auto& stage : o.newly_reached) {
+        field.assign("reach|").append(stage);
+        Inc(t->funnel_counts, field);
+      }
     }
   }
-  std::string field;
   for (const StageChange& c : o.changes) {
     const auto& targets = TargetsOf(KeysOf(ws, jid, c.time), segments);
     auto count = [&](const std::string& f) {
-      for (const SegmentKeys* t : targets) Inc(t->funnel, f);
+      for (SegmentKeys* t : targets) Inc(t->funnel_counts, f);
     };
-    count(absl::StrCat("tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", KindLabel(c.kind)));
+    field.clear();
+    absl::StrAppend(&field, "tr|", c.from_stage.empty() ? "-" : c.from_stage, "|", c.to_stage, "|", KindLabel(c.kind));
+    count(field);
     if (c.kind == journey::common::v1::TRANSITION_KIND_ABANDONED) {
-      count("ab|" + c.from_stage);
+      count(field.assign("ab|").append(c.from_stage));
     } else {
-      count("enter|" + c.to_stage);
+      count(field.assign("enter|").append(c.to_stage));
     }
     if (c.kind == journey::common::v1::TRANSITION_KIND_FORWARD) {
-      count(absl::StrCat("ttn|", c.from_stage, "|", TimeBucket(c.time_in_from)));
+      field.clear();
+      absl::StrAppend(&field, "ttn|", c.from_stage, "|", TimeBucket(c.time_in_from));
+      count(field);
     }
-    if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) count("back|" + c.from_stage);
+    if (c.kind == journey::common::v1::TRANSITION_KIND_BACKWARD) count(field.assign("back|").append(c.from_stage));
     if (!c.blamed_event.empty()) {
       // A loss is blamed on the stage the customer was in and the touchpoint that led to it.
-      field = absl::StrCat("lost|", c.from_stage, "|", ChannelLabel(c.blamed_channel), "|", Part(c.blamed_event));
-      for (const SegmentKeys* t : targets) Inc(t->touchpoints, field);
+      field.clear();
+      absl::StrAppend(&field, "lost|", c.from_stage, "|", ChannelLabel(c.blamed_channel), "|", Part(c.blamed_event));
+      for (SegmentKeys* t : targets) Inc(t->touchpoint_counts, field);
     }
   }
-  if (o.touchpoint.has_value()) {
+  if (o.touchpoint != nullptr) {
     const auto& tp = *o.touchpoint;
     const auto& targets = TargetsOf(KeysOf(ws, jid, ToTime(tp.time())), segments);
-    const std::string cell = absl::StrCat(tp.stage(), "|", ChannelLabel(tp.channel()), "|", Part(tp.event_name()));
-    field = "n|" + cell;
-    for (const SegmentKeys* t : targets) Inc(t->touchpoints, field);
+    std::string& cell = cell_;
+    cell.clear();
+    absl::StrAppend(&cell, tp.stage(), "|", ChannelLabel(tp.channel()), "|");
+    AppendPart(tp.event_name(), &cell);
+    field.assign("n|").append(cell);
+    for (SegmentKeys* t : targets) Inc(t->touchpoint_counts, field);
     if (tp.has_sentiment()) {
       const double s = tp.sentiment();
       const std::string sn = "sn|" + cell, ss = "ss|" + cell, sq = "sq|" + cell;
       const std::string stage_sn = "sn|" + tp.stage(), stage_ss = "ss|" + tp.stage(), stage_sq = "sq|" + tp.stage();
-      for (const SegmentKeys* t : targets) {
-        Inc(t->touchpoints, sn);
-        IncFloat(t->touchpoints, ss, s);
-        IncFloat(t->touchpoints, sq, s * s);
-        Inc(t->funnel, stage_sn);
-        IncFloat(t->funnel, stage_ss, s);
-        IncFloat(t->funnel, stage_sq, s * s);
+      for (SegmentKeys* t : targets) {
+        Inc(t->touchpoint_counts, sn);
+        IncFloat(t->touchpoint_counts, ss, s);
+        IncFloat(t->touchpoint_counts, sq, s * s);
+        Inc(t->funnel_counts, stage_sn);
+        IncFloat(t->funnel_counts, stage_ss, s);
+        IncFloat(t->funnel_counts, stage_sq, s * s);
       }
     }
   }
@@ -171,16 +193,22 @@ void AggregateDelta::Add(const std::string& ws, const std::string& jid, const St
 void AggregateDelta::Uncount(const std::string& ws, const std::string& jid, const StageReach& reach) {
   const std::vector<std::string> segments(reach.segments().begin(), reach.segments().end());
   const std::string field = "reach|" + reach.stage();
-  for (const SegmentKeys* t : TargetsOf(KeysOf(ws, jid, ToTime(reach.at())), segments)) Inc(t->funnel, field, -1);
+  for (SegmentKeys* t : TargetsOf(KeysOf(ws, jid, ToTime(reach.at())), segments)) Inc(t->funnel_counts, field, -1);
 }
 
 std::vector<storage::RedisCommand> AggregateDelta::Commands() const {
   std::vector<storage::RedisCommand> out;
-  for (const auto& [key, fields] : ints_) {
-    for (const auto& [field, n] : fields) out.push_back({"HINCRBY", key, field, std::to_string(n)});
-  }
-  for (const auto& [key, fields] : floats_) {
-    for (const auto& [field, x] : fields) out.push_back({"HINCRBYFLOAT", key, field, absl::StrCat(x)});
+  auto add = [&out](const std::string& key, const Counters& c) {
+    for (const auto& [field, n] : c.ints) out.push_back({"HINCRBY", key, field, std::to_string(n)});
+    for (const auto& [field, x] : c.floats) out.push_back({"HINCRBYFLOAT", key, field, absl::StrCat(x)});
+  };
+  for (const DayKeys& day : days_) {
+    add(day.overall.funnel, day.overall.funnel_counts);
+    add(day.overall.touchpoints, day.overall.touchpoint_counts);
+    for (const SegmentKeys& s : day.segments) {
+      add(s.funnel, s.funnel_counts);
+      add(s.touchpoints, s.touchpoint_counts);
+    }
   }
   return out;
 }

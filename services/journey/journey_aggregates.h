@@ -36,15 +36,21 @@ class AggregateDelta {
   // Takes back the funnel count of a stage reach (and its segments' counts): an identity
   // merge found the same person had reached the stage under two ids.
   void Uncount(const std::string& ws, const std::string& journey_id, const StageReach& reach);
-  bool empty() const { return ints_.empty() && floats_.empty(); }
   // HINCRBY / HINCRBYFLOAT commands for the whole delta.
   std::vector<storage::RedisCommand> Commands() const;
 
  private:
+  // One hash's increments, field -> amount; looked up by a string_view of a reused buffer,
+  // so a counter met before costs no allocation.
+  struct Counters {
+    absl::flat_hash_map<std::string, long long> ints;
+    absl::flat_hash_map<std::string, double> floats;
+  };
   // The hashes of one day (overall, then one pair per segment met), built once per batch
-  // rather than per event.
+  // rather than per event, each with its increments (so a counter does not hash its key).
   struct SegmentKeys {
     std::string segment, funnel, touchpoints;
+    Counters funnel_counts, touchpoint_counts;
   };
   struct DayKeys {
     std::string ws, journey_id;
@@ -55,15 +61,27 @@ class AggregateDelta {
   };
   DayKeys& KeysOf(const std::string& ws, const std::string& journey_id, absl::Time t);
   // The hashes one counter goes to: the day's overall ones and those of each segment.
-  const std::vector<const SegmentKeys*>& TargetsOf(DayKeys& day, const std::vector<std::string>& segments);
+  const std::vector<SegmentKeys*>& TargetsOf(DayKeys& day, const std::vector<std::string>& segments);
 
-  void Inc(const std::string& key, const std::string& field, long long by = 1) { ints_[key][field] += by; }
-  void IncFloat(const std::string& key, const std::string& field, double by) { floats_[key][field] += by; }
+  static void Inc(Counters& c, absl::string_view field, long long by = 1) {
+    auto it = c.ints.find(field);
+    if (it == c.ints.end()) {
+      c.ints.emplace(std::string(field), by);
+    } else {
+      it->second += by;
+    }
+  }
+  static void IncFloat(Counters& c, absl::string_view field, double by) {
+    auto it = c.floats.find(field);
+    if (it == c.floats.end()) {
+      c.floats.emplace(std::string(field), by);
+    } else {
+      it->second += by;
+    }
+  }
   std::deque<DayKeys> days_;  // few per batch: searched in order
-  std::vector<const SegmentKeys*> targets_;  // scratch of TargetsOf
-  // key -> field -> increment
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, long long>> ints_;
-  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, double>> floats_;
+  std::vector<SegmentKeys*> targets_;  // scratch of TargetsOf
+  std::string field_, cell_;  // scratch of Add
 };
 
 // Sentiment moments: enough for a mean and a confidence interval.

@@ -31,6 +31,7 @@ std::string TimerMember(const std::string& ws, const std::string& uid) { return 
 struct UserState {
   std::string ws;
   std::string uid;
+  std::string view;  // keys::View(ws, uid), built once for the read and the write
   JourneySnapshot* snap = nullptr;  // on the batch's arena: parsed and dropped once per batch
   bool home = false;    // of the batch's partition (else written by compare-and-set)
   const std::string* cached = nullptr;  // the cache's copy of the snapshot: not read from Redis
@@ -39,6 +40,12 @@ struct UserState {
   std::string persona;  // their PersonaSnapshot as read ("" = none)
   std::optional<std::vector<std::string>> segments;  // parsed from `persona` when first needed
   bool dirty = false;   // write the snapshot back
+  // Had an inactivity timer due as read, so may be in the partition's timer set. One that
+  // was not needs no ZREM when it has none after the batch either: most customers are in a
+  // stage without a timer, and every batch removed them all from the set again. (A member
+  // left behind anyway, e.g. by a definition that dropped a timer, fires as a no-op and is
+  // removed then.)
+  bool armed = false;
 };
 
 // The persona segments a customer is in, as persona last published them.
@@ -137,7 +144,6 @@ JourneyApplier::JourneyApplier(storage::RedisClient* redis, DefinitionStore* def
       definitions_(definitions),
       clock_(clock),
       options_(std::move(options)),
-      batch_script_(kFencedBatchScript),
       timer_script_(kFireTimerScript) {
   if (options_.snapshot_cache_entries > 0 && options_.fenced_writes && options_.partitions > 0) {
     caches_.resize(options_.partitions);
@@ -161,8 +167,8 @@ struct JourneyApplier::BatchWork {
   AggregateDelta delta;
   std::vector<RedisCommand> transitions, cooldowns;
   std::vector<orchestration::ActionCandidate> actions;
-  std::vector<RedisCommand> writes;
-  RedisCommand script;
+  std::vector<RedisCommand> writes;        // the transaction's commands
+  RedisCommand watch, fence;                // before it: see kBatchFenceScript
   bool done = false;  // status final: nothing (more) to write
   absl::Status status;
 
@@ -241,9 +247,14 @@ std::vector<absl::Status> JourneyApplier::ApplyBatches(const std::vector<Partiti
     }
   }
 
-  // 3. One atomic write per batch (all the batches' scripts in one pipeline).
+  // 3. One atomic write per batch, each a fenced transaction (WATCH, the fence script,
+  //    MULTI ... EXEC), all the batches' in one pipeline on one connection.
   std::vector<RedisCommand> calls;
-  std::vector<BatchWork*> called;
+  struct Called {
+    BatchWork* w;
+    size_t fence, exec;  // indexes of their replies
+  };
+  std::vector<Called> called;
   for (BatchWork& w : work) {
     if (w.done) continue;
     BuildWrite(*machine, &w);
@@ -252,17 +263,22 @@ std::vector<absl::Status> JourneyApplier::ApplyBatches(const std::vector<Partiti
       WriteUnfenced(&w);
       continue;
     }
-    calls.push_back(std::move(w.script));
-    called.push_back(&w);
+    calls.push_back(std::move(w.watch));
+    const size_t fence = calls.size();
+    calls.push_back(std::move(w.fence));
+    calls.push_back({"MULTI"});
+    for (auto& cmd : w.writes) calls.push_back(std::move(cmd));
+    calls.push_back({"SET", w.watermark_key, w.entries->back().id});
+    calls.push_back({"EXEC"});
+    called.push_back({&w, fence, calls.size() - 1});
   }
   if (!calls.empty()) {
-    auto written = batch_script_.Run(redis_, std::move(calls));
-    for (size_t k = 0; k < called.size(); ++k) {
-      BatchWork& w = *called[k];
+    auto written = redis_->Pipeline(calls);
+    for (const Called& c : called) {
       if (!written.ok()) {
-        w.Fail(written.status());
+        c.w->Fail(written.status());
       } else {
-        Finish(&w, (*written)[k]);
+        Finish(c.w, (*written)[c.fence], (*written)[c.exec]);
       }
     }
   }
@@ -294,12 +310,12 @@ bool JourneyApplier::Prepare(BatchWork* w, std::vector<RedisCommand>* reads) {
   }
   w->watermark_key = keys::JourneyAppliedWatermark(w->partition);
   w->generation_key = keys::JourneyPartitionGeneration(w->partition);
-  for (const UserState& u : w->users) {
+  for (UserState& u : w->users) {
+    u.view = keys::View(u.ws, u.uid);
     if (u.cached) {
-      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewPersonaField)});
+      reads->push_back({"HMGET", u.view, std::string(keys::kViewPersonaField)});
     } else {
-      reads->push_back({"HMGET", keys::View(u.ws, u.uid), std::string(keys::kViewJourneyField),
-                        std::string(keys::kViewPersonaField)});
+      reads->push_back({"HMGET", u.view, std::string(keys::kViewJourneyField), std::string(keys::kViewPersonaField)});
     }
   }
   reads->push_back({"GET", w->watermark_key});
@@ -324,7 +340,7 @@ absl::Status JourneyApplier::Absorb(BatchWork* w, std::vector<RedisReply>* repli
     std::vector<size_t> which;
     for (size_t i = 0; i < users.size(); ++i) {
       if (!users[i].cached) continue;
-      rereads.push_back({"HMGET", keys::View(users[i].ws, users[i].uid), std::string(keys::kViewJourneyField),
+      rereads.push_back({"HMGET", users[i].view, std::string(keys::kViewJourneyField),
                          std::string(keys::kViewPersonaField)});
       which.push_back(i);
     }
@@ -366,6 +382,7 @@ void JourneyApplier::ApplyInMemory(const JourneyStateMachine& machine, BatchWork
   // Parsed once per batch and once per entry: these comparisons run for every entry.
   const bool has_watermark = !w->watermark.empty();
   const stream::StreamPosition watermark = PartitionedConsumer::ParsePosition(w->watermark);
+  for (UserState& u : w->users) u.armed = machine.TimerDue(*u.snap).has_value();
   for (const auto& entry : *w->entries) {
     const EventEnvelope& env = entry.envelope;
     const std::string& uid = UserOf(env);
@@ -437,8 +454,9 @@ void JourneyApplier::ApplyInMemory(const JourneyStateMachine& machine, BatchWork
 void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w) {
   std::vector<RedisCommand>& writes = w->writes;
   writes.reserve(2 * w->users.size() + 16);
-  w->script = {"2", w->watermark_key, w->generation_key, w->watermark, w->generation, w->entries->back().id, "0"};
-  int foreign = 0;
+  w->watch = {"WATCH", w->watermark_key, w->generation_key};
+  w->fence = {"EVAL", kBatchFenceScript, "2", w->watermark_key, w->generation_key};
+  std::vector<std::string> foreign_read;  // the snapshots of other partitions' users as read
   struct TimerWrites {
     RedisCommand arm, disarm;
   };
@@ -446,13 +464,12 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
   for (UserState& u : w->users) {
     if (!u.dirty) continue;
     const uint32_t home = keys::PartitionOf(u.uid, options_.partitions);
-    std::string view = keys::View(u.ws, u.uid);
+    std::string& view = u.view;
     if (!u.home) {
-      w->script.push_back(view);
-      w->script.push_back(std::string(keys::kViewJourneyField));
-      w->script.push_back(std::move(u.stored));
-      w->script.push_back(keys::JourneyPartitionGeneration(home));
-      ++foreign;
+      w->watch.push_back(view);
+      w->fence.push_back(view);
+      foreign_read.push_back(std::move(u.stored));
+      writes.push_back({"INCR", keys::JourneyPartitionGeneration(home)});
     }
     // One ZADD and one ZREM per timer set for the whole batch, not one per user.
     TimerWrites& t = timer_writes[home];
@@ -460,7 +477,7 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
       if (t.arm.empty()) t.arm = {"ZADD", keys::JourneyTimers(home)};
       t.arm.push_back(std::to_string(absl::ToUnixMillis(*due)));
       t.arm.push_back(TimerMember(u.ws, u.uid));
-    } else {
+    } else if (u.armed) {
       if (t.disarm.empty()) t.disarm = {"ZREM", keys::JourneyTimers(home)};
       t.disarm.push_back(TimerMember(u.ws, u.uid));
     }
@@ -468,7 +485,11 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
     if (w->cache != nullptr && u.home) u.written = serialized;
     writes.push_back({"HSET", std::move(view), std::string(keys::kViewJourneyField), std::move(serialized)});
   }
-  w->script[6] = std::to_string(foreign);  // the count of (key, field, value, generation) groups
+  w->fence[2] = std::to_string(2 + foreign_read.size());
+  w->fence.push_back(w->watermark);
+  w->fence.push_back(w->generation);
+  w->fence.push_back(std::string(keys::kViewJourneyField));
+  for (auto& read : foreign_read) w->fence.push_back(std::move(read));
   for (auto& [home, t] : timer_writes) {
     if (!t.arm.empty()) writes.push_back(std::move(t.arm));
     if (!t.disarm.empty()) writes.push_back(std::move(t.disarm));
@@ -479,9 +500,7 @@ void JourneyApplier::BuildWrite(const JourneyStateMachine& machine, BatchWork* w
   if (writes.empty()) {
     KeepCache(w, w->watermark);
     w->done = true;
-    return;
   }
-  if (options_.fenced_writes) AppendCommands(&writes, &w->script);
 }
 
 // Redis Cluster: MULTI/EXEC, split per slot by the cluster client; no fence (see the header).
@@ -494,22 +513,29 @@ void JourneyApplier::WriteUnfenced(BatchWork* w) {
   w->Fail(written.ok() ? CheckExec(*written) : written.status());
 }
 
-void JourneyApplier::Finish(BatchWork* w, const RedisReply& r) {
-  if (r.is_error()) return w->Fail(absl::InternalError(absl::StrCat("journey write: ", r.str)));
-  if (r.integer == 2) {
+void JourneyApplier::Finish(BatchWork* w, const RedisReply& fence, const RedisReply& exec) {
+  // EXEC's reply says what happened; the fence's only why it was refused.
+  if (exec.is_array()) {
+    for (const RedisReply& r : exec.elements) {
+      if (r.is_error()) return w->Fail(absl::InternalError(absl::StrCat("journey write: ", r.str)));
+    }
+    KeepCache(w, w->entries->back().id);
+    w->done = true;
+    return;
+  }
+  if (exec.is_error()) return w->Fail(absl::InternalError(absl::StrCat("journey write: ", exec.str)));
+  if (fence.is_error()) return w->Fail(absl::InternalError(absl::StrCat("journey write fence: ", fence.str)));
+  if (fence.integer == 2) {
     // The canonical user of a merge changed in their own partition since we read them. Left
     // pending, the batch comes back and merges into what is there now.
     return w->Fail(absl::AbortedError(absl::StrCat("partition ", w->partition, ": a merged customer changed meanwhile")));
   }
-  if (r.integer != 1) {
-    // Another replica applied entries of this partition since we read, or wrote one of its
-    // users from outside: ours are stale. Left pending, they come back and are either skipped
-    // by the watermark or applied to what is there now.
-    return w->Fail(absl::AbortedError(
-        absl::StrCat("partition ", w->partition, " changed since read (lease handover or merge)")));
-  }
-  KeepCache(w, w->entries->back().id);
-  w->done = true;
+  // 0, or 1 and a watched key changed between the fence and EXEC: another replica applied
+  // entries of this partition since we read, or wrote one of its users from outside: ours
+  // are stale. Left pending, they come back and are either skipped by the watermark or
+  // applied to what is there now.
+  return w->Fail(absl::AbortedError(
+      absl::StrCat("partition ", w->partition, " changed since read (lease handover or merge)")));
 }
 
 // After a write that went through, the cache holds the partition's customers as written.

@@ -1,7 +1,7 @@
 // Applies stream batches (and due inactivity timers) to customers' journeys in Redis with a
 // constant number of round trips per batch: one pipelined read of the users' journey and
-// persona snapshots, the state machine in memory, one atomic write (a fenced script, or
-// MULTI/EXEC on Cluster) of snapshots, timers, aggregates (overall and per persona segment)
+// persona snapshots, the state machine in memory, one atomic write (a fenced MULTI/EXEC, or
+// a plain one on Cluster) of snapshots, timers, aggregates (overall and per persona segment)
 // and transitions, so a crash leaves all of a batch or none of it.
 #pragma once
 
@@ -27,9 +27,9 @@ struct ApplierOptions {
   std::string default_workspace = "default";  // for envelopes that carry none
   int partitions = 16;
   long long transitions_maxlen = 1'000'000;   // approximate cap of the transition stream
-  // Write each batch through a script that first checks the partition's applied watermark is
-  // still what this batch read, so a replica that lost its lease mid-batch cannot apply it a
-  // second time. Needs every key on one Redis: off on Redis Cluster, where the batch falls
+  // Write each batch in a transaction fenced by WATCH and a script that checks the partition's
+  // applied watermark is still what this batch read (journey_write_scripts.h), so a replica
+  // that lost its lease mid-batch cannot apply it a second time. Needs every key on one Redis: off on Redis Cluster, where the batch falls
   // back to MULTI/EXEC (atomic per slot, no fence).
   bool fenced_writes = true;
   // Journey snapshots of the partitions this replica applies, kept as last written (serialized)
@@ -89,7 +89,7 @@ class JourneyApplier final : public stream::EntryHandler {
   void ApplyInMemory(const JourneyStateMachine& machine, BatchWork* w);
   void BuildWrite(const JourneyStateMachine& machine, BatchWork* w);
   void WriteUnfenced(BatchWork* w);
-  void Finish(BatchWork* w, const storage::RedisReply& reply);
+  void Finish(BatchWork* w, const storage::RedisReply& fence, const storage::RedisReply& exec);
   void KeepCache(BatchWork* w, const std::string& new_watermark);
 
   SnapshotCache* CacheOf(uint32_t partition) {
@@ -105,7 +105,6 @@ class JourneyApplier final : public stream::EntryHandler {
   std::array<std::mutex, 64> partition_mu_;
   std::vector<SnapshotCache> caches_;  // one per partition; empty when the cache is off
   size_t cache_entries_per_partition_ = 0;
-  const storage::RedisScript batch_script_;
   const storage::RedisScript timer_script_;
 };
 

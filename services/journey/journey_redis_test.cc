@@ -191,7 +191,7 @@ class HandoverRedis final : public storage::RedisClient {
   explicit HandoverRedis(storage::RedisClient* inner) : inner_(inner) {}
   absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
                                                            absl::Duration timeout) override {
-    if (armed_ && !cmds.empty() && cmds[0][0] == "EVALSHA") {
+    if (armed_ && !cmds.empty() && cmds[0][0] == "WATCH") {
       armed_ = false;
       (void)inner_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"});
     }
@@ -217,6 +217,52 @@ TEST_F(JourneyRedisTest, AStaleReplicaCannotApplyABatchTwice) {
   more.push_back({"1000-2", Event("u10", "Product Added")});
   ASSERT_TRUE(applier_->ApplyBatch(0, more).ok());
   EXPECT_EQ(Journey("u10")->touchpoints_size(), 1);
+}
+
+// Sends the first batch write in two parts on its one connection: WATCH and the fence, then
+// (after `between` ran on another connection) MULTI ... EXEC. So `between` lands after the
+// fence's compare and before EXEC, where only WATCH can refuse the write.
+class SplitWriteRedis final : public storage::RedisClient {
+ public:
+  SplitWriteRedis(storage::RedisClient* one_connection, std::function<void()> between)
+      : inner_(one_connection), between_(std::move(between)) {}
+  absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
+                                                           absl::Duration timeout) override {
+    if (!between_ || cmds.size() < 3 || cmds[0][0] != "WATCH" || cmds[1][0] != "EVAL") {
+      return inner_->Pipeline(cmds, timeout);
+    }
+    auto first = inner_->Pipeline({cmds.begin(), cmds.begin() + 2}, timeout);
+    if (!first.ok()) return first;
+    auto f = std::move(between_);
+    between_ = nullptr;
+    f();
+    auto rest = inner_->Pipeline({cmds.begin() + 2, cmds.end()}, timeout);
+    if (!rest.ok()) return rest;
+    for (auto& r : *rest) first->push_back(std::move(r));
+    return first;
+  }
+
+ private:
+  storage::RedisClient* inner_;
+  std::function<void()> between_;
+};
+
+TEST_F(JourneyRedisTest, AHandoverBetweenTheFenceAndTheTransactionAbortsIt) {
+  auto one = storage::HiredisClient::FromUrl(redis_server_.url(), 1);  // WATCH holds per connection
+  ASSERT_TRUE(one.ok());
+  SplitWriteRedis split(one->get(), [&] {
+    ASSERT_TRUE(redis_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"}).ok());
+  });
+  JourneyApplier stale(&split, definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
+  auto batch = Entries({Event("u11", "Product Viewed")});
+  absl::Status status = stale.ApplyBatch(0, batch);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_FALSE(Journey("u11").has_value());
+  auto funnel = redis_->Command({"KEYS", "*journey:agg:*"});
+  ASSERT_TRUE(funnel.ok());
+  EXPECT_TRUE(funnel->elements.empty());  // no aggregate of the refused batch either
+  EXPECT_TRUE(stale.ApplyBatch(0, batch).ok());  // redelivered: at or below the watermark
+  EXPECT_FALSE(Journey("u11").has_value());
 }
 
 TEST_F(JourneyRedisTest, MergeMovesTheVisitorsJourneyIntoTheCustomer) {
@@ -469,7 +515,7 @@ TEST_F(JourneyRedisTest, CachedSnapshotsGiveWayToOtherWriters) {
   EXPECT_EQ(Funnel().steps(2).abandoned(), 3);
 }
 
-// Runs `between` once, just before the first batch write (EVALSHA) goes out: another
+// Runs `between` once, just before the first batch write (WATCH ... EXEC) goes out: another
 // partition's owner acting between this batch's read and its write.
 class InterleavingRedis final : public storage::RedisClient {
  public:
@@ -477,7 +523,7 @@ class InterleavingRedis final : public storage::RedisClient {
       : inner_(inner), between_(std::move(between)) {}
   absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
                                                            absl::Duration timeout) override {
-    if (between_ && !cmds.empty() && cmds[0][0] == "EVALSHA") {
+    if (between_ && !cmds.empty() && cmds[0][0] == "WATCH") {
       auto f = std::move(between_);
       between_ = nullptr;
       f();

@@ -14,13 +14,20 @@ namespace pb = journey::common::v1;
 
 constexpr char kOrderEvent[] = "Order Completed";
 
-// Newest first, without duplicates, at most `cap`.
+// Newest first, without duplicates, at most `cap`. Moves element pointers, not strings: the
+// string-by-string rotate it was cost more than the rest of an event's product lists.
 void PushFront(const std::string& id, int cap, google::protobuf::RepeatedPtrField<std::string>* list) {
   if (id.empty()) return;
-  auto it = std::find(list->begin(), list->end(), id);
-  if (it != list->end()) list->erase(it);
-  list->Add(std::string(id));
-  std::rotate(list->rbegin(), list->rbegin() + 1, list->rend());
+  int at = static_cast<int>(std::find(list->begin(), list->end(), id) - list->begin());
+  if (at == list->size()) {
+    if (list->size() >= cap && cap > 0) {
+      at = list->size() - 1;  // the oldest makes room: its string is reused
+      *list->Mutable(at) = id;
+    } else {
+      list->Add(std::string(id));
+    }
+  }
+  for (; at > 0; --at) list->SwapElements(at, at - 1);
   while (list->size() > cap) list->RemoveLast();
 }
 
@@ -188,7 +195,9 @@ StepOutcome JourneyStateMachine::Apply(const Event& e, JourneySnapshot* s) const
   // Any new activity re-arms an abandoned stage's timer: the customer came back.
   s->set_abandoned(false);
 
-  Touchpoint tp;
+  // Built in place (on the snapshot's arena): it was built apart and copied in, a copy of
+  // six strings per event.
+  Touchpoint& tp = *s->add_touchpoints();
   tp.set_channel(e.channel());
   tp.set_event_name(name);
   SetTimestamp(t, tp.mutable_time());
@@ -198,9 +207,9 @@ StepOutcome JourneyStateMachine::Apply(const Event& e, JourneySnapshot* s) const
   tp.set_message_id(e.message_id());
   tp.set_value(EventValue(e));
   tp.set_category(!e.category().empty() ? e.category() : (e.products_size() ? e.products(0).category() : ""));
-  *s->add_touchpoints() = tp;
+  // The cap is at least 1, so the newest stays; dropping the oldest moves only pointers.
   DropOldest(def.touchpoint_cap(), s->mutable_touchpoints());
-  out.touchpoint = std::move(tp);
+  out.touchpoint = &s->touchpoints(s->touchpoints_size() - 1);
 
   s->set_journey_id(def.id());
   s->set_definition_version(def.version());

@@ -41,8 +41,9 @@ struct StepOutcome {
   // Stages newly reached (furthest stage moved from before to after), in order.
   std::vector<std::string> newly_reached;
   absl::Time reached_time;
-  // The touchpoint recorded, when there is one.
-  std::optional<journey::common::v1::Touchpoint> touchpoint;
+  // The touchpoint recorded, when there is one: the snapshot's newest, valid until the
+  // snapshot changes again (read it before the next Apply on the same snapshot).
+  const journey::common::v1::Touchpoint* touchpoint = nullptr;
 };
 
 struct StateMachineOptions {

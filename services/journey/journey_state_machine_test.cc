@@ -214,7 +214,7 @@ TEST_F(StateMachineTest, SentimentIsNormalisedByScale) {
   review.set_sentiment_score(5);
   review.set_sentiment_scale(pb::SENTIMENT_SCALE_RATING_5);
   StepOutcome o = Apply(review);
-  ASSERT_TRUE(o.touchpoint.has_value());
+  ASSERT_NE(o.touchpoint, nullptr);
   EXPECT_DOUBLE_EQ(o.touchpoint->sentiment(), 1.0);
   EXPECT_EQ(snap_.stage(), "POST_PURCHASE");
 }
