@@ -184,27 +184,34 @@ TEST_F(JourneyRedisTest, RedeliveredEntriesAreAppliedOnce) {
   EXPECT_EQ(transitions->size(), 4u);  // u2: entry, forward, forward; u3: entry
 }
 
-// Another replica writes the partition between this replica's read and its write (a lease
-// handed over mid-batch): the stale batch must not be applied.
-class HandoverRedis final : public storage::RedisClient {
+// Runs `between` once, just before the first batch write (WATCH ... EXEC) goes out: another
+// writer (the partition's next owner, another partition's owner) acting between this batch's
+// read and its write.
+class InterleavingRedis final : public storage::RedisClient {
  public:
-  explicit HandoverRedis(storage::RedisClient* inner) : inner_(inner) {}
+  InterleavingRedis(storage::RedisClient* inner, std::function<void()> between)
+      : inner_(inner), between_(std::move(between)) {}
   absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
                                                            absl::Duration timeout) override {
-    if (armed_ && !cmds.empty() && cmds[0][0] == "WATCH") {
-      armed_ = false;
-      (void)inner_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"});
+    if (between_ && !cmds.empty() && cmds[0][0] == "WATCH") {
+      auto f = std::move(between_);
+      between_ = nullptr;
+      f();
     }
     return inner_->Pipeline(cmds, timeout);
   }
-  bool armed_ = true;
 
  private:
   storage::RedisClient* inner_;
+  std::function<void()> between_;
 };
 
+// Another replica writes the partition between this replica's read and its write (a lease
+// handed over mid-batch): the stale batch must not be applied.
 TEST_F(JourneyRedisTest, AStaleReplicaCannotApplyABatchTwice) {
-  HandoverRedis handover(redis_.get());
+  InterleavingRedis handover(redis_.get(), [&] {
+    ASSERT_TRUE(redis_->Command({"SET", keys::JourneyAppliedWatermark(0), "1000-1"}).ok());
+  });
   JourneyApplier stale(&handover, definitions_.get(), &clock_, ApplierOptions{"default", kPartitions, 100000});
   auto batch = Entries({Event("u10", "Product Viewed")});
   absl::Status status = stale.ApplyBatch(0, batch);
@@ -514,27 +521,6 @@ TEST_F(JourneyRedisTest, CachedSnapshotsGiveWayToOtherWriters) {
   EXPECT_TRUE(jz->has_abandoned_at());
   EXPECT_EQ(Funnel().steps(2).abandoned(), 3);
 }
-
-// Runs `between` once, just before the first batch write (WATCH ... EXEC) goes out: another
-// partition's owner acting between this batch's read and its write.
-class InterleavingRedis final : public storage::RedisClient {
- public:
-  InterleavingRedis(storage::RedisClient* inner, std::function<void()> between)
-      : inner_(inner), between_(std::move(between)) {}
-  absl::StatusOr<std::vector<storage::RedisReply>> Pipeline(const std::vector<storage::RedisCommand>& cmds,
-                                                           absl::Duration timeout) override {
-    if (between_ && !cmds.empty() && cmds[0][0] == "WATCH") {
-      auto f = std::move(between_);
-      between_ = nullptr;
-      f();
-    }
-    return inner_->Pipeline(cmds, timeout);
-  }
-
- private:
-  storage::RedisClient* inner_;
-  std::function<void()> between_;
-};
 
 // The canonical customer of a merge lives in another partition, whose owner applies their
 // events at the same moment: neither write may overwrite the other.
